@@ -1,0 +1,37 @@
+# Switchboard. The two commands a newcomer needs: `make run` and `make test`.
+GO       ?= go
+BIN      := bin/switchboard
+PKGS     := ./...
+# The race detector needs cgo; use it wherever a C compiler is available.
+RACE     := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v $${CC:-gcc} >/dev/null 2>&1 && echo -race)
+
+HTMX_VERSION    := 2.0.11
+HTMX_WS_VERSION := 2.0.4
+
+.PHONY: run build test vet generate check-generated clean
+
+## run: build and start the server in demo mode on the embedded SQLite database
+run: build
+	./$(BIN) serve --dev
+
+## build: compile the server into bin/
+build:
+	$(GO) build -o $(BIN) ./cmd/switchboard
+
+## test: vet, then every test (Postgres suites need TEST_DATABASE_URL; browser tests need /usr/bin/chromium)
+test: vet
+	$(GO) test $(RACE) -count=1 $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+## generate: regenerate templ components (the generated files are committed)
+generate:
+	$(GO) tool templ generate
+
+## check-generated: fail if the committed generated files are stale
+check-generated: generate
+	@git diff --exit-code -- '*_templ.go'
+
+clean:
+	rm -rf bin

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/conversations"
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/events"
+	"github.com/switchboardhq/switchboard/internal/jobs"
+	"github.com/switchboardhq/switchboard/web"
+)
+
+const usage = `usage: switchboard <command> [flags]
+
+commands:
+  serve                         run the server (migrates on start)
+  migrate                       apply database migrations and exit
+  apikey create --friendly-name NAME
+                                create an API key; prints {"account_sid","sid","secret"}
+
+Run "switchboard <command> -h" for a command's flags.`
+
+// config is everything the commands read from flags and the environment.
+type config struct {
+	Addr        string
+	DataDir     string
+	DatabaseURL string
+	PublicURL   string
+	Dev         bool
+	LogLevel    string
+}
+
+// run is the whole program, parameterised so tests can drive it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		cfg, err := parseFlags("serve", args[1:], getenv, stderr, true)
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg, stdout, stderr)
+	case "migrate":
+		cfg, err := parseFlags("migrate", args[1:], getenv, stderr, false)
+		if err != nil {
+			return err
+		}
+		d, err := openDB(ctx, cfg, newLogger(cfg, stderr))
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		fmt.Fprintln(stdout, "migrations applied")
+		return nil
+	case "apikey":
+		return apikey(ctx, args[1:], getenv, stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	fmt.Fprintln(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// parseFlags reads the database flags every command shares and, for serve,
+// the server flags. Flags win over the environment.
+func parseFlags(name string, args []string, getenv func(string) string, stderr io.Writer, server bool) (config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := config{}
+	fs.StringVar(&cfg.DataDir, "data-dir", envOr(getenv, "SWITCHBOARD_DATA_DIR", "./data"), "directory for the SQLite database and local files (env SWITCHBOARD_DATA_DIR)")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", getenv("DATABASE_URL"), "postgres://… URL; empty uses SQLite in --data-dir (env DATABASE_URL)")
+	fs.StringVar(&cfg.LogLevel, "log-level", envOr(getenv, "SWITCHBOARD_LOG_LEVEL", "info"), "debug, info, warn or error (env SWITCHBOARD_LOG_LEVEL)")
+	if server {
+		fs.StringVar(&cfg.Addr, "addr", envOr(getenv, "SWITCHBOARD_ADDR", "127.0.0.1:8080"), "listen address (env SWITCHBOARD_ADDR)")
+		fs.StringVar(&cfg.PublicURL, "public-url", getenv("SWITCHBOARD_PUBLIC_URL"), "external base URL used in resource links; default: from each request (env SWITCHBOARD_PUBLIC_URL)")
+		dev := getenv("SWITCHBOARD_DEV")
+		fs.BoolVar(&cfg.Dev, "dev", dev == "1" || dev == "true", "demo mode: demo data and sign-in; loopback addresses only (env SWITCHBOARD_DEV=1)")
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0))
+	}
+	if cfg.Dev && !isLoopback(cfg.Addr) {
+		return cfg, fmt.Errorf("--dev serves demo sign-in and data, so it only listens on a loopback address (127.0.0.1, [::1], localhost), not %q", cfg.Addr)
+	}
+	return cfg, nil
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// openDB opens and migrates the database, and makes sure the account and the
+// default conversation service exist.
+func openDB(ctx context.Context, cfg config, log *slog.Logger) (*db.DB, error) {
+	d, err := db.Open(ctx, db.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Migrate(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	acct, err := auth.NewStore(d).EnsureAccount(ctx)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	if err := conversations.Bootstrap(ctx, d, acct.Sid); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func apikey(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New(`usage: switchboard apikey create --friendly-name NAME`)
+	}
+	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("friendly-name", "", "a name for the key (at most 64 characters)")
+	dataDir := fs.String("data-dir", envOr(getenv, "SWITCHBOARD_DATA_DIR", "./data"), "as for serve (env SWITCHBOARD_DATA_DIR)")
+	dbURL := fs.String("database-url", getenv("DATABASE_URL"), "as for serve (env DATABASE_URL)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*name) == "" {
+		return errors.New("apikey create: --friendly-name is required")
+	}
+	cfg := config{DataDir: *dataDir, DatabaseURL: *dbURL, LogLevel: "warn"}
+	d, err := openDB(ctx, cfg, newLogger(cfg, stderr))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	key, secret, err := auth.NewStore(d).CreateAPIKey(ctx, *name)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(map[string]string{"account_sid": key.AccountSid, "sid": key.Sid, "secret": secret})
+}
+
+func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	log := newLogger(cfg, stderr)
+	d, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	accounts := auth.NewStore(d)
+	acct, err := accounts.EnsureAccount(ctx)
+	if err != nil {
+		return err
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	bus := events.NewBus(runCtx, d, log)
+	engine := conversations.New(d, acct.Sid)
+	runner := jobs.NewRunner(d, log)
+	engine.RegisterJobs(runner)
+
+	app := web.New(web.Deps{
+		Log: log, Accounts: accounts, Conversations: engine, Ready: d.Ping, PublicURL: cfg.PublicURL, Dev: cfg.Dev,
+	})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	go runner.Run(runCtx)
+	_ = bus
+
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "Switchboard is listening on %s\n", url)
+	if cfg.Dev {
+		fmt.Fprintf(stdout, "Demo mode. REST API: %s/v1/ with HTTP Basic %s:%s\n", url, acct.Sid, acct.AuthToken)
+	}
+	served := make(chan error, 1)
+	go func() { served <- app.Listener(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	cancel()
+	if err := app.ShutdownWithTimeout(10 * time.Second); err != nil {
+		return err
+	}
+	return <-served
+}

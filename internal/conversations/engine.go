@@ -1,0 +1,134 @@
+// Package conversations is the conversations engine: services, conversations,
+// participants, messages, users, roles, address configurations and webhook
+// configuration, with the rules and limits of Twilio's Conversations v1.
+// Every change publishes an event after commit; timers run as durable jobs.
+package conversations
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/errs"
+	"github.com/switchboardhq/switchboard/internal/events"
+)
+
+// Twilio error codes raised by the engine's rules.
+const (
+	CodeBadAddress          = 50407
+	CodeBadProxyAddress     = 50408
+	CodeAddressIsProxy      = 50409
+	CodePairInUse           = 50416
+	CodeParticipantLimit    = 50417
+	CodeBindingInvalid      = 50420
+	CodeNonChatLimit        = 50422
+	CodePairsInUse          = 50425
+	CodeTooManyParticipants = 50426
+	CodeNotAMember          = 50430
+	CodeParticipantNotFound = 50432
+	CodeIdentityTaken       = 50433
+	CodeDuplicateRequest    = 50437
+	CodeUniqueNameTaken     = 50353
+	CodeBadWebhookFilter    = 50365
+	CodeClosed              = 50377
+	CodeTimersWithoutState  = 50382
+	CodeUserExists          = 50201
+)
+
+// Limits from Twilio's Conversations limits page.
+const (
+	MaxParticipants         = 1000
+	MaxNonChatParticipants  = 50
+	MaxOpenPerIdentity      = 1000
+	MaxCreateParticipants   = 10
+	MaxFriendlyName         = 256
+	MaxConversationAttrs    = 16 * 1024
+	MaxMessageAttrs         = 4 * 1024
+	MaxParticipantAttrs     = 4 * 1024
+	MaxUserAttrs            = 16 * 1024
+	MaxBody                 = 32 * 1024
+	MaxIdentity             = 256
+	MaxAddress              = 256
+	MaxSubject              = 256
+	MaxConversationWebhooks = 5
+)
+
+// Engine is the conversations engine for one account.
+type Engine struct {
+	db         *db.DB
+	accountSid string
+	now        func() time.Time
+}
+
+// New returns the engine over d for the given account.
+func New(d *db.DB, accountSid string) *Engine {
+	return &Engine{db: d, accountSid: accountSid, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+}
+
+// SetClock replaces the engine's clock (tests of timers).
+func (e *Engine) SetClock(now func() time.Time) { e.now = now }
+
+// AccountSid is the account the engine serves.
+func (e *Engine) AccountSid() string { return e.accountSid }
+
+// Page selects a slice of a list: Limit items starting at Offset.
+type Page struct {
+	Offset int
+	Limit  int
+}
+
+// write runs fn in a transaction.
+func (e *Engine) write(ctx context.Context, fn func(tx *db.Tx) error) error {
+	return e.db.InTx(ctx, fn)
+}
+
+// read returns a GORM handle for queries outside a transaction.
+func (e *Engine) read(ctx context.Context) *gorm.DB { return e.db.Gorm.WithContext(ctx) }
+
+// publish is events.Publish, kept short because every write calls it.
+func publish(tx *db.Tx, ev events.Event) error { return events.Publish(tx, ev) }
+
+// trimPage runs a list query for one page: it fetches one row more than the
+// page holds to learn whether another page follows.
+func trimPage[T any](rows []T, p Page) ([]T, bool) {
+	if len(rows) > p.Limit {
+		return rows[:p.Limit], true
+	}
+	return rows, false
+}
+
+// checkAttributes validates an Attributes parameter: valid JSON within max bytes.
+// An empty string means "{}".
+func checkAttributes(attrs *string, max int) error {
+	if attrs == nil {
+		return nil
+	}
+	if *attrs == "" {
+		*attrs = "{}"
+		return nil
+	}
+	if len(*attrs) > max {
+		return errs.E(errs.TooLarge, errs.CodeInvalidParam, "Attributes must be at most %d bytes", max)
+	}
+	if !json.Valid([]byte(*attrs)) {
+		return errs.Invalidf("Attributes must be a valid JSON string")
+	}
+	return nil
+}
+
+// checkLength rejects a text parameter longer than max characters.
+func checkLength(name string, v *string, max int) error {
+	if v != nil && utf8.RuneCountInString(*v) > max {
+		return errs.Invalidf("%s must be at most %d characters", name, max)
+	}
+	return nil
+}
+
+// notFound reports a missing resource the Twilio way.
+func notFound(kind, key string) error {
+	return errs.NotFoundf("The requested resource /%s/%s was not found", kind, key)
+}

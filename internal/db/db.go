@@ -1,0 +1,321 @@
+// Package db opens Switchboard's database (PostgreSQL in production, embedded
+// SQLite by default), migrates it, runs transactions, and carries
+// notifications that fire when a transaction commits: pg_notify on Postgres so
+// every node hears them, an in-process fan-out on SQLite.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "github.com/ncruces/go-sqlite3/driver" // registers database/sql driver "sqlite3"
+	"github.com/ncruces/go-sqlite3/gormlite"
+	"github.com/pressly/goose/v3"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/switchboardhq/switchboard/migrations"
+)
+
+// Dialect names the database engine in use.
+type Dialect string
+
+// The supported dialects.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// DB is an open database with its notification fan-out.
+type DB struct {
+	Gorm    *gorm.DB
+	Dialect Dialect
+	log     *slog.Logger
+	pool    *pgxpool.Pool // nil on SQLite
+	sqlDB   *sql.DB
+
+	mu        sync.RWMutex
+	listeners map[string][]func(payload string)
+	listening bool // the Postgres LISTEN loop has started
+}
+
+// Options say which database to open.
+type Options struct {
+	URL     string // postgres://… ; empty means SQLite under DataDir
+	DataDir string // where switchboard.db lives when URL is empty
+	// SQLitePath overrides the SQLite file (tests); ignored with URL.
+	SQLitePath string
+	Logger     *slog.Logger
+}
+
+// Open connects to the database described by opts. It does not migrate.
+func Open(ctx context.Context, opts Options) (*DB, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg := &gorm.Config{
+		// Our writes run in explicit transactions; GORM's implicit one per
+		// statement would double the round trips.
+		SkipDefaultTransaction: true,
+		Logger:                 logger.Discard,
+		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+	}
+	d := &DB{log: log, listeners: map[string][]func(string){}}
+	switch {
+	case strings.HasPrefix(opts.URL, "postgres://"), strings.HasPrefix(opts.URL, "postgresql://"):
+		pool, err := pgxpool.New(ctx, opts.URL)
+		if err != nil {
+			return nil, fmt.Errorf("db: postgres config: %w", err)
+		}
+		if err := pool.Ping(ctx); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("db: cannot reach postgres: %w", err)
+		}
+		d.pool = pool
+		d.sqlDB = stdlib.OpenDBFromPool(pool)
+		d.Dialect = Postgres
+		g, err := gorm.Open(postgres.New(postgres.Config{Conn: d.sqlDB}), cfg)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("db: gorm postgres: %w", err)
+		}
+		d.Gorm = g
+	case opts.URL == "":
+		path := opts.SQLitePath
+		if path == "" {
+			if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+				return nil, fmt.Errorf("db: data dir: %w", err)
+			}
+			path = filepath.Join(opts.DataDir, "switchboard.db")
+		}
+		// Immediate transactions take the write lock up front, so concurrent
+		// writers queue on busy_timeout instead of failing to upgrade a read
+		// lock. Times are stored as UTC text without a zone suffix, which sorts
+		// chronologically (a shorter fraction sorts first) and stays readable.
+		dsn := "file:" + path + "?_txlock=immediate&_timefmt=2006-01-02+15:04:05.999999" +
+			"&_pragma=foreign_keys(1)&_pragma=journal_mode(wal)&_pragma=busy_timeout(10000)&_pragma=synchronous(normal)"
+		g, err := gorm.Open(gormlite.Open(dsn), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("db: sqlite: %w", err)
+		}
+		d.Gorm = g
+		d.Dialect = SQLite
+		d.sqlDB, err = g.DB()
+		if err != nil {
+			return nil, fmt.Errorf("db: sqlite: %w", err)
+		}
+		if err := d.sqlDB.PingContext(ctx); err != nil {
+			return nil, fmt.Errorf("db: sqlite %s: %w", path, err)
+		}
+	default:
+		return nil, fmt.Errorf("db: unsupported database URL %q (want postgres://…, or none for SQLite)", redact(opts.URL))
+	}
+	return d, nil
+}
+
+// redact hides a password in a URL before it reaches an error message.
+func redact(u string) string {
+	if at := strings.Index(u, "@"); at > 0 {
+		if scheme := strings.Index(u, "://"); scheme >= 0 && scheme < at {
+			return u[:scheme+3] + "…" + u[at:]
+		}
+	}
+	return u
+}
+
+// Migrate applies every pending migration for the dialect.
+func (d *DB) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations.FS, string(d.Dialect))
+	if err != nil {
+		return err
+	}
+	dialect := goose.DialectSQLite3
+	if d.Dialect == Postgres {
+		dialect = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(dialect, d.sqlDB, sub)
+	if err != nil {
+		return fmt.Errorf("db: migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("db: migrate: %w", err)
+	}
+	for _, r := range res {
+		d.log.Info("migrated", "version", r.Source.Version, "path", r.Source.Path, "took", r.Duration)
+	}
+	return nil
+}
+
+// Ping checks the database answers (readiness).
+func (d *DB) Ping(ctx context.Context) error { return d.sqlDB.PingContext(ctx) }
+
+// Close releases every connection.
+func (d *DB) Close() error {
+	err := d.sqlDB.Close()
+	if d.pool != nil {
+		d.pool.Close()
+	}
+	return err
+}
+
+// Tx is a transaction in progress: GORM for queries plus notifications that
+// are delivered only if it commits.
+type Tx struct {
+	*gorm.DB
+	d       *DB
+	pending []notification
+}
+
+type notification struct{ channel, payload string }
+
+// Notify queues payload on channel, delivered to listeners once the
+// transaction commits and never if it rolls back. On Postgres it is a
+// pg_notify in the transaction; payloads must stay under 8000 bytes.
+func (tx *Tx) Notify(channel, payload string) error {
+	if tx.d.Dialect == Postgres {
+		return tx.Exec("SELECT pg_notify(?, ?)", channel, payload).Error
+	}
+	tx.pending = append(tx.pending, notification{channel, payload})
+	return nil
+}
+
+// Dialect reports the database engine of the transaction.
+func (tx *Tx) Dialect() Dialect { return tx.d.Dialect }
+
+// InTx runs fn in a transaction, committing if it returns nil.
+func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	var pending []notification
+	err := d.Gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+		tx := &Tx{DB: g, d: d}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		pending = tx.pending
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, n := range pending {
+		d.deliver(n.channel, n.payload)
+	}
+	return nil
+}
+
+// Listen registers fn for notifications on channel. fn runs on the
+// notification goroutine and must not block. On Postgres the first call starts
+// the LISTEN loop, which lives until ctx ends and reconnects when dropped.
+func (d *DB) Listen(ctx context.Context, channel string, fn func(payload string)) {
+	d.mu.Lock()
+	d.listeners[channel] = append(d.listeners[channel], fn)
+	start := d.pool != nil && !d.listening
+	d.listening = d.listening || start
+	d.mu.Unlock()
+	if start {
+		go d.listenLoop(ctx)
+	}
+}
+
+func (d *DB) deliver(channel, payload string) {
+	d.mu.RLock()
+	fns := d.listeners[channel]
+	d.mu.RUnlock()
+	for _, fn := range fns {
+		fn(payload)
+	}
+}
+
+func (d *DB) channels() []string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := make([]string, 0, len(d.listeners))
+	for ch := range d.listeners {
+		out = append(out, ch)
+	}
+	return out
+}
+
+// listenLoop holds one dedicated connection in LISTEN on every registered
+// channel. Channels registered after it starts are picked up on the next
+// reconnect, so register all listeners before serving.
+func (d *DB) listenLoop(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := d.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		d.log.Warn("postgres listener dropped; reconnecting", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (d *DB) listenOnce(ctx context.Context) error {
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	listening := map[string]bool{}
+	for {
+		// Pick up channels registered since the last wait.
+		for _, ch := range d.channels() {
+			if listening[ch] {
+				continue
+			}
+			if _, err := conn.Exec(ctx, `LISTEN "`+strings.ReplaceAll(ch, `"`, `""`)+`"`); err != nil {
+				return err
+			}
+			listening[ch] = true
+		}
+		wctx, cancel := context.WithTimeout(ctx, time.Second)
+		n, err := conn.Conn().WaitForNotification(wctx)
+		cancel()
+		switch {
+		case err == nil:
+			d.deliver(n.Channel, n.Payload)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, context.DeadlineExceeded) && !conn.Conn().IsClosed():
+			// The wait timed out: loop to re-check the channel set.
+		default:
+			return err
+		}
+	}
+}
+
+// IsUniqueViolation reports whether err is a unique or primary-key constraint
+// failure, on either dialect.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "UNIQUE constraint failed") ||
+		strings.Contains(msg, "duplicate key value")
+}
+
+// IsNotFound reports whether err is GORM's record-not-found.
+func IsNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }

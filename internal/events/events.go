@@ -1,0 +1,119 @@
+// Package events carries typed change events. A service publishes inside its
+// write transaction; subscribers hear the event only once it commits, on
+// every node (pg_notify on Postgres, in-process on SQLite). Delivery is
+// best-effort: anything that must happen is a durable job instead.
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/switchboardhq/switchboard/internal/db"
+)
+
+// Type names what happened.
+type Type string
+
+// The conversations engine's event types, named after Twilio's post-event webhooks.
+const (
+	ConversationAdded        Type = "onConversationAdded"
+	ConversationUpdated      Type = "onConversationUpdated"
+	ConversationRemoved      Type = "onConversationRemoved"
+	ConversationStateUpdated Type = "onConversationStateUpdated"
+	MessageAdded             Type = "onMessageAdded"
+	MessageUpdated           Type = "onMessageUpdated"
+	MessageRemoved           Type = "onMessageRemoved"
+	ParticipantAdded         Type = "onParticipantAdded"
+	ParticipantUpdated       Type = "onParticipantUpdated"
+	ParticipantRemoved       Type = "onParticipantRemoved"
+	UserAdded                Type = "onUserAdded"
+	UserUpdated              Type = "onUserUpdated"
+	UserRemoved              Type = "onUserRemoved"
+	DeliveryUpdated          Type = "onDeliveryUpdated"
+)
+
+// Event is a small reference to a change; subscribers load what they need.
+// It must stay well under Postgres's 8000-byte notification limit, so it
+// never carries bodies or attributes.
+type Event struct {
+	Type            Type   `json:"type"`
+	ServiceSid      string `json:"service_sid,omitempty"`
+	ConversationSid string `json:"conversation_sid,omitempty"`
+	Sid             string `json:"sid,omitempty"`   // the changed resource
+	Index           *int64 `json:"index,omitempty"` // message index, for message events
+	Source          string `json:"source,omitempty"`
+	StateFrom       string `json:"state_from,omitempty"`
+	StateTo         string `json:"state_to,omitempty"`
+	Reason          string `json:"reason,omitempty"`
+}
+
+// channel is the notification channel all events travel on.
+const channel = "switchboard_events"
+
+// Publish queues ev to be delivered when tx commits.
+func Publish(tx *db.Tx, ev Event) error {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	return tx.Notify(channel, string(b))
+}
+
+// Bus fans committed events out to in-process subscribers.
+type Bus struct {
+	log     *slog.Logger
+	mu      sync.RWMutex
+	subs    map[*subscription]struct{}
+	dropped atomic.Int64
+}
+
+type subscription struct{ ch chan Event }
+
+// NewBus starts listening on d for events until ctx ends.
+func NewBus(ctx context.Context, d *db.DB, log *slog.Logger) *Bus {
+	b := &Bus{log: log, subs: map[*subscription]struct{}{}}
+	d.Listen(ctx, channel, b.dispatch)
+	return b
+}
+
+func (b *Bus) dispatch(payload string) {
+	var ev Event
+	if err := json.Unmarshal([]byte(payload), &ev); err != nil {
+		b.log.Warn("dropping malformed event", "err", err)
+		return
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for s := range b.subs {
+		select {
+		case s.ch <- ev:
+		default:
+			// A slow subscriber loses live events rather than stalling every
+			// other one; it resyncs from the database.
+			b.dropped.Add(1)
+		}
+	}
+}
+
+// Subscribe returns a channel receiving every committed event (buffered to
+// size) and a function that ends the subscription.
+func (b *Bus) Subscribe(size int) (<-chan Event, func()) {
+	s := &subscription{ch: make(chan Event, size)}
+	b.mu.Lock()
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	var once sync.Once
+	return s.ch, func() {
+		once.Do(func() {
+			b.mu.Lock()
+			delete(b.subs, s)
+			b.mu.Unlock()
+		})
+	}
+}
+
+// Dropped counts events lost to full subscriber buffers.
+func (b *Bus) Dropped() int64 { return b.dropped.Load() }

@@ -1,0 +1,253 @@
+// Package jobs is the durable work queue: a job row is written in the same
+// transaction as the change that needs it, claimed with FOR UPDATE SKIP
+// LOCKED (so any number of nodes can run jobs), retried with exponential
+// backoff, and kept with its last error when it finally fails.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/switchboardhq/switchboard/internal/db"
+)
+
+// Status of a job row.
+const (
+	StatusPending = "pending"
+	StatusRunning = "running"
+	StatusDone    = "done"
+	StatusFailed  = "failed"
+)
+
+// Job is a unit of durable work.
+type Job struct {
+	ID          int64
+	Kind        string
+	DedupeKey   *string
+	Payload     string
+	Status      string
+	RunAt       time.Time
+	Attempts    int
+	MaxAttempts int
+	LastError   string
+	DateCreated time.Time
+	DateUpdated time.Time
+}
+
+// wakeChannel tells runners that a job is due sooner than they planned.
+const wakeChannel = "switchboard_jobs"
+
+// lease is how long a claimed job may run before another runner may take it
+// over, on the assumption that its runner died.
+const lease = 5 * time.Minute
+
+// Enqueue writes a job due at runAt inside tx.
+func Enqueue(tx *db.Tx, kind, payload string, runAt time.Time) error {
+	now := time.Now().UTC()
+	j := Job{Kind: kind, Payload: payload, Status: StatusPending, RunAt: runAt.UTC(), MaxAttempts: 10,
+		DateCreated: now, DateUpdated: now}
+	if err := tx.Create(&j).Error; err != nil {
+		return err
+	}
+	return tx.Notify(wakeChannel, "")
+}
+
+// Schedule makes sure one pending job with key exists and is due no later
+// than runAt: it inserts one, or moves an existing pending one earlier. A
+// running job with the key is left alone; its handler re-reads the state.
+func Schedule(tx *db.Tx, kind, key, payload string, runAt time.Time) error {
+	runAt = runAt.UTC()
+	now := time.Now().UTC()
+	j := Job{Kind: kind, DedupeKey: &key, Payload: payload, Status: StatusPending, RunAt: runAt, MaxAttempts: 10,
+		DateCreated: now, DateUpdated: now}
+	// ON CONFLICT cannot name a partial unique index portably, so look first;
+	// the index still guards against a concurrent twin.
+	res := tx.Model(&Job{}).Where("dedupe_key = ? AND status = ? AND run_at > ?", key, StatusPending, runAt).
+		Updates(map[string]any{"run_at": runAt, "date_updated": now})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		var n int64
+		if err := tx.Model(&Job{}).Where("dedupe_key = ? AND status IN ?", key, []string{StatusPending, StatusRunning}).
+			Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		if err := tx.Create(&j).Error; err != nil {
+			if db.IsUniqueViolation(err) {
+				return nil
+			}
+			return err
+		}
+	}
+	return tx.Notify(wakeChannel, "")
+}
+
+// Handler does the work of one job. Returning nil completes it; Later(t)
+// defers it without counting an attempt; Permanent(err) fails it at once; any
+// other error retries it with backoff.
+type Handler func(ctx context.Context, payload string) error
+
+type laterError struct{ at time.Time }
+
+func (l laterError) Error() string { return "later: " + l.at.Format(time.RFC3339) }
+
+// Later asks the runner to run the job again at t.
+func Later(t time.Time) error { return laterError{t} }
+
+type permanentError struct{ err error }
+
+func (p permanentError) Error() string { return p.err.Error() }
+func (p permanentError) Unwrap() error { return p.err }
+
+// Permanent marks err as not worth retrying.
+func Permanent(err error) error { return permanentError{err} }
+
+// Runner claims and runs due jobs.
+type Runner struct {
+	db       *db.DB
+	log      *slog.Logger
+	handlers map[string]Handler
+	wake     chan struct{}
+	// Poll bounds how long a due job can wait when no wake-up arrives.
+	Poll time.Duration
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// NewRunner returns a runner over d with no handlers.
+func NewRunner(d *db.DB, log *slog.Logger) *Runner {
+	return &Runner{db: d, log: log, handlers: map[string]Handler{}, wake: make(chan struct{}, 1),
+		Poll: time.Second, Now: func() time.Time { return time.Now().UTC() }}
+}
+
+// Handle registers the handler for a job kind. Call before Run.
+func (r *Runner) Handle(kind string, h Handler) { r.handlers[kind] = h }
+
+// Run processes jobs until ctx ends.
+func (r *Runner) Run(ctx context.Context) {
+	r.db.Listen(ctx, wakeChannel, func(string) {
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	})
+	for ctx.Err() == nil {
+		n, err := r.RunDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			r.log.Error("job runner", "err", err)
+		}
+		if n > 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-r.wake:
+		case <-time.After(r.Poll):
+		}
+	}
+}
+
+// RunDue claims and runs the jobs due now, in batches, and reports how many ran.
+func (r *Runner) RunDue(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		batch, err := r.claim(ctx, 16)
+		if err != nil || len(batch) == 0 {
+			return total, err
+		}
+		for _, j := range batch {
+			r.run(ctx, j)
+		}
+		total += len(batch)
+	}
+}
+
+func (r *Runner) claim(ctx context.Context, n int) ([]Job, error) {
+	var claimed []Job
+	now := r.Now()
+	err := r.db.InTx(ctx, func(tx *db.Tx) error {
+		q := tx.Where("status IN ? AND run_at <= ?", []string{StatusPending, StatusRunning}, now).
+			Order("run_at").Limit(n)
+		if tx.Dialect() == db.Postgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+		}
+		if err := q.Find(&claimed).Error; err != nil || len(claimed) == 0 {
+			return err
+		}
+		ids := make([]int64, len(claimed))
+		for i := range claimed {
+			ids[i] = claimed[i].ID
+			claimed[i].Attempts++
+		}
+		return tx.Model(&Job{}).Where("id IN ?", ids).Updates(map[string]any{
+			"status": StatusRunning, "run_at": now.Add(lease), "attempts": gorm.Expr("attempts + 1"), "date_updated": now,
+		}).Error
+	})
+	return claimed, err
+}
+
+func (r *Runner) run(ctx context.Context, j Job) {
+	h, ok := r.handlers[j.Kind]
+	var err error
+	if !ok {
+		err = Permanent(fmt.Errorf("no handler for job kind %q", j.Kind))
+	} else {
+		err = safeCall(ctx, h, j.Payload)
+	}
+	now := r.Now()
+	update := map[string]any{"date_updated": now}
+	var later laterError
+	var perm permanentError
+	switch {
+	case err == nil:
+		update["status"] = StatusDone
+	case errors.As(err, &later):
+		update["status"] = StatusPending
+		update["run_at"] = later.at.UTC()
+		update["attempts"] = j.Attempts - 1
+	case errors.As(err, &perm) || j.Attempts >= j.MaxAttempts:
+		update["status"] = StatusFailed
+		update["last_error"] = err.Error()
+		r.log.Error("job failed for good", "id", j.ID, "kind", j.Kind, "attempts", j.Attempts, "err", err)
+	default:
+		backoff := min(time.Duration(1<<min(j.Attempts, 12))*time.Second, time.Hour)
+		backoff += time.Duration(rand.Int64N(int64(backoff/4) + 1))
+		update["status"] = StatusPending
+		update["run_at"] = now.Add(backoff)
+		update["last_error"] = err.Error()
+		r.log.Warn("job will retry", "id", j.ID, "kind", j.Kind, "attempts", j.Attempts, "in", backoff, "err", err)
+	}
+	if err := r.db.Gorm.WithContext(context.WithoutCancel(ctx)).Model(&Job{}).Where("id = ?", j.ID).
+		Updates(update).Error; err != nil {
+		r.log.Error("recording job result", "id", j.ID, "err", err)
+	}
+}
+
+// safeCall runs h, turning a panic into a permanent failure so one bad job
+// cannot take the runner down.
+func safeCall(ctx context.Context, h Handler, payload string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = Permanent(fmt.Errorf("panic: %v", p))
+		}
+	}()
+	return h(ctx, payload)
+}
+
+// Failed lists jobs that failed for good, newest first.
+func Failed(ctx context.Context, d *db.DB, limit int) ([]Job, error) {
+	var out []Job
+	err := d.Gorm.WithContext(ctx).Where("status = ?", StatusFailed).Order("date_updated DESC").Limit(limit).Find(&out).Error
+	return out, err
+}

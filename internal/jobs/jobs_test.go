@@ -1,0 +1,77 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/db/dbtest"
+	"github.com/switchboardhq/switchboard/internal/jobs"
+)
+
+func TestJobsRunOnceRetryAndFailVisibly(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		r := jobs.NewRunner(d, slog.New(slog.DiscardHandler))
+		now := time.Now().UTC()
+		r.Now = func() time.Time { return now }
+		calls := map[string]int{}
+		r.Handle("ok", func(ctx context.Context, p string) error { calls["ok:"+p]++; return nil })
+		r.Handle("flaky", func(ctx context.Context, p string) error {
+			calls["flaky"]++
+			if calls["flaky"] < 2 {
+				return errors.New("temporary")
+			}
+			return nil
+		})
+		r.Handle("bad", func(ctx context.Context, p string) error { return jobs.Permanent(errors.New("no such number")) })
+
+		err := d.InTx(ctx, func(tx *db.Tx) error {
+			for _, k := range []string{"ok", "flaky", "bad"} {
+				if err := jobs.Enqueue(tx, k, "a", now); err != nil {
+					return err
+				}
+			}
+			return jobs.Enqueue(tx, "ok", "future", now.Add(time.Hour))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := r.RunDue(ctx); err != nil || n != 3 {
+			t.Fatalf("RunDue = %d, %v; want the 3 due jobs", n, err)
+		}
+		if calls["ok:a"] != 1 || calls["ok:future"] != 0 || calls["flaky"] != 1 {
+			t.Fatalf("calls = %v", calls)
+		}
+		now = now.Add(10 * time.Minute) // past the flaky job's backoff, before the future job
+		if n, _ := r.RunDue(ctx); n != 1 || calls["flaky"] != 2 {
+			t.Fatalf("retry ran %d jobs, calls %v", n, calls)
+		}
+		failed, err := jobs.Failed(ctx, d, 10)
+		if err != nil || len(failed) != 1 || failed[0].Kind != "bad" || failed[0].LastError != "no such number" {
+			t.Fatalf("failed jobs = %+v, %v", failed, err)
+		}
+	})
+}
+
+func TestScheduleKeepsOneJobPerKeyAtTheEarliestTime(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Second)
+		for _, at := range []time.Time{now.Add(time.Hour), now.Add(time.Minute), now.Add(2 * time.Hour)} {
+			if err := d.InTx(ctx, func(tx *db.Tx) error { return jobs.Schedule(tx, "timer", "k1", "", at) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var rows []jobs.Job
+		if err := d.Gorm.Where("dedupe_key = ?", "k1").Find(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 1 || !rows[0].RunAt.Equal(now.Add(time.Minute)) {
+			t.Fatalf("jobs = %+v, want one due in a minute", rows)
+		}
+	})
+}

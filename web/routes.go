@@ -1,0 +1,18 @@
+package web
+
+import (
+	"github.com/gofiber/fiber/v2"
+)
+
+// addRoutes lists every route and its guard.
+func addRoutes(app *fiber.App, d Deps) {
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	app.Get("/readyz", handleReady(d))
+
+	api := &restAPI{conv: d.Conversations, publicURL: d.PublicURL}
+	app.Get("/", api.handleHome(d.Dev))
+	app.Use("/static", staticFiles())
+
+	v1 := app.Group("/v1", basicAuth(d.Accounts))
+	api.addConversationRoutes(v1)
+}
