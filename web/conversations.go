@@ -35,6 +35,10 @@ func (a *restAPI) addConversationRoutes(v1 fiber.Router) {
 		g.Delete("/Conversations/:Sid/Messages/:Message", a.deleteMessage)
 		g.Get("/Conversations/:Sid/Messages/:Message/Receipts", a.listReceipts)
 		g.Get("/Conversations/:Sid/Messages/:Message/Receipts/:Receipt", a.fetchReceipt)
+
+		a.addServiceAdminRoutes(g)
+		a.addConversationWebhookRoutes(g)
+		a.addParticipantConversationRoutes(g)
 	}
 }
 

@@ -14,5 +14,6 @@ func addRoutes(app *fiber.App, d Deps) {
 	app.Use("/static", staticFiles())
 
 	v1 := app.Group("/v1", basicAuth(d.Accounts))
+	api.addAccountRoutes(v1)
 	api.addConversationRoutes(v1)
 }
