@@ -15,5 +15,6 @@ func addRoutes(app *fiber.App, d Deps) {
 
 	v1 := app.Group("/v1", basicAuth(d.Accounts))
 	api.addAccountRoutes(v1)
+	api.addAddressConfigurationRoutes(v1)
 	api.addConversationRoutes(v1)
 }
