@@ -11,34 +11,45 @@ import (
 	"github.com/switchboardhq/switchboard/internal/errs"
 )
 
+// scoped registers routes that act inside a conversation service: each is
+// mounted under /v1 for the default service and under /v1/Services/{IS}.
+type scoped struct {
+	g fiber.Router
+	a *restAPI
+}
+
+func (s scoped) get(path string, h fiber.Handler)  { s.g.Get(path, s.a.withService, h) }
+func (s scoped) post(path string, h fiber.Handler) { s.g.Post(path, s.a.withService, h) }
+func (s scoped) del(path string, h fiber.Handler)  { s.g.Delete(path, s.a.withService, h) }
+
 // addConversationRoutes mounts the service-scoped resources twice: under
 // /v1 for the default service and under /v1/Services/{IS} for any service.
 func (a *restAPI) addConversationRoutes(v1 fiber.Router) {
 	for _, g := range []fiber.Router{v1, v1.Group("/Services/:ServiceSid")} {
-		g.Use(a.withService)
-		g.Post("/Conversations", a.createConversation)
-		g.Get("/Conversations", a.listConversations)
-		g.Get("/Conversations/:Sid", a.fetchConversation)
-		g.Post("/Conversations/:Sid", a.updateConversation)
-		g.Delete("/Conversations/:Sid", a.deleteConversation)
+		s := scoped{g: g, a: a}
+		s.post("/Conversations", a.createConversation)
+		s.get("/Conversations", a.listConversations)
+		s.get("/Conversations/:Sid", a.fetchConversation)
+		s.post("/Conversations/:Sid", a.updateConversation)
+		s.del("/Conversations/:Sid", a.deleteConversation)
 
-		g.Post("/Conversations/:Sid/Participants", a.createParticipant)
-		g.Get("/Conversations/:Sid/Participants", a.listParticipants)
-		g.Get("/Conversations/:Sid/Participants/:Participant", a.fetchParticipant)
-		g.Post("/Conversations/:Sid/Participants/:Participant", a.updateParticipant)
-		g.Delete("/Conversations/:Sid/Participants/:Participant", a.deleteParticipant)
+		s.post("/Conversations/:Sid/Participants", a.createParticipant)
+		s.get("/Conversations/:Sid/Participants", a.listParticipants)
+		s.get("/Conversations/:Sid/Participants/:Participant", a.fetchParticipant)
+		s.post("/Conversations/:Sid/Participants/:Participant", a.updateParticipant)
+		s.del("/Conversations/:Sid/Participants/:Participant", a.deleteParticipant)
 
-		g.Post("/Conversations/:Sid/Messages", a.createMessage)
-		g.Get("/Conversations/:Sid/Messages", a.listMessages)
-		g.Get("/Conversations/:Sid/Messages/:Message", a.fetchMessage)
-		g.Post("/Conversations/:Sid/Messages/:Message", a.updateMessage)
-		g.Delete("/Conversations/:Sid/Messages/:Message", a.deleteMessage)
-		g.Get("/Conversations/:Sid/Messages/:Message/Receipts", a.listReceipts)
-		g.Get("/Conversations/:Sid/Messages/:Message/Receipts/:Receipt", a.fetchReceipt)
+		s.post("/Conversations/:Sid/Messages", a.createMessage)
+		s.get("/Conversations/:Sid/Messages", a.listMessages)
+		s.get("/Conversations/:Sid/Messages/:Message", a.fetchMessage)
+		s.post("/Conversations/:Sid/Messages/:Message", a.updateMessage)
+		s.del("/Conversations/:Sid/Messages/:Message", a.deleteMessage)
+		s.get("/Conversations/:Sid/Messages/:Message/Receipts", a.listReceipts)
+		s.get("/Conversations/:Sid/Messages/:Message/Receipts/:Receipt", a.fetchReceipt)
 
-		a.addServiceAdminRoutes(g)
-		a.addConversationWebhookRoutes(g)
-		a.addParticipantConversationRoutes(g)
+		a.addServiceAdminRoutes(s)
+		a.addConversationWebhookRoutes(s)
+		a.addParticipantConversationRoutes(s)
 	}
 }
 

@@ -1,6 +1,4 @@
 package web
 
-import "github.com/gofiber/fiber/v2"
-
 // addParticipantConversationRoutes mounts /ParticipantConversations.
-func (a *restAPI) addParticipantConversationRoutes(g fiber.Router) {}
+func (a *restAPI) addParticipantConversationRoutes(s scoped) {}

@@ -8,4 +8,4 @@ func (a *restAPI) addAccountRoutes(v1 fiber.Router) {}
 
 // addServiceAdminRoutes mounts the per-service Users, Roles and UserConversations
 // (and, under /v1/Services/{IS}, the service's Configuration).
-func (a *restAPI) addServiceAdminRoutes(g fiber.Router) {}
+func (a *restAPI) addServiceAdminRoutes(s scoped) {}

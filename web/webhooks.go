@@ -1,6 +1,4 @@
 package web
 
-import "github.com/gofiber/fiber/v2"
-
 // addConversationWebhookRoutes mounts /Conversations/{CH}/Webhooks.
-func (a *restAPI) addConversationWebhookRoutes(g fiber.Router) {}
+func (a *restAPI) addConversationWebhookRoutes(s scoped) {}
