@@ -46,6 +46,7 @@ func (a *restAPI) addConversationRoutes(v1 fiber.Router) {
 		s.del("/Conversations/:Sid/Messages/:Message", a.deleteMessage)
 		s.get("/Conversations/:Sid/Messages/:Message/Receipts", a.listReceipts)
 		s.get("/Conversations/:Sid/Messages/:Message/Receipts/:Receipt", a.fetchReceipt)
+		s.post("/ConversationWithParticipants", a.createConversationWithParticipants)
 
 		a.addServiceAdminRoutes(s)
 		a.addConversationWebhookRoutes(s)

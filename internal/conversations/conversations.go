@@ -300,3 +300,46 @@ func errClosed(conversationSid string) error {
 	return errs.E(errs.Invalid, CodeClosed, "Conversation %s is closed and cannot be changed", conversationSid)
 }
 
+
+// CreateConversationWithParticipants creates a conversation and up to ten
+// participants in one transaction: all of it happens, or none of it.
+func (e *Engine) CreateConversationWithParticipants(ctx context.Context, serviceSid string, p ConversationParams, members []ParticipantParams) (Conversation, error) {
+	if len(members) > MaxCreateParticipants {
+		return Conversation{}, errs.E(errs.Invalid, CodeTooManyParticipants, "At most %d participants can be added in one request, got %d", MaxCreateParticipants, len(members))
+	}
+	seen := map[string]bool{}
+	for i := range members {
+		if err := members[i].validate(); err != nil {
+			return Conversation{}, err
+		}
+		key := ""
+		switch {
+		case members[i].Identity != nil && *members[i].Identity != "":
+			key = "identity:" + *members[i].Identity
+		case members[i].Address != nil && members[i].ProxyAddress != nil:
+			key = "binding:" + *members[i].Address + "|" + *members[i].ProxyAddress
+		}
+		if key != "" && seen[key] {
+			return Conversation{}, errs.E(errs.Invalid, CodeDuplicateRequest, "Participant %d duplicates an earlier one in the request", i+1)
+		}
+		seen[key] = true
+	}
+	var c Conversation
+	err := e.write(ctx, func(tx *db.Tx) error {
+		var err error
+		if c, err = e.createConversation(tx, serviceSid, p); err != nil {
+			return err
+		}
+		for _, m := range members {
+			m.Source = p.Source
+			if _, err := e.addParticipant(tx, c, m); err != nil {
+				if e := errs.As(err); e.Code == CodePairInUse {
+					return errs.E(errs.Conflict, CodePairsInUse, "%s", e.Message)
+				}
+				return err
+			}
+		}
+		return nil
+	})
+	return c, e.mapConversationErr(err, p)
+}
