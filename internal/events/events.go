@@ -35,6 +35,19 @@ const (
 	DeliveryUpdated          Type = "onDeliveryUpdated"
 )
 
+// Administrative changes. No Twilio webhook carries them (hence no "on"
+// prefix); they tell caches of roles, service settings and webhook targets to
+// reload.
+const (
+	ServiceAdded         Type = "serviceAdded"
+	ServiceUpdated       Type = "serviceUpdated" // its configuration, notifications or webhook settings
+	ServiceRemoved       Type = "serviceRemoved"
+	ConfigurationUpdated Type = "configurationUpdated" // account defaults or global webhook settings
+	RoleAdded            Type = "roleAdded"
+	RoleUpdated          Type = "roleUpdated"
+	RoleRemoved          Type = "roleRemoved"
+)
+
 // Event is a small reference to a change; subscribers load what they need.
 // It must stay well under Postgres's 8000-byte notification limit, so it
 // never carries bodies or attributes.
