@@ -129,7 +129,9 @@ func conversationParams(c *fiber.Ctx) (conversations.ConversationParams, error) 
 	p := conversations.ConversationParams{
 		FriendlyName: f.str("FriendlyName"), UniqueName: f.str("UniqueName"), Attributes: f.str("Attributes"),
 		MessagingServiceSid: f.str("MessagingServiceSid"), State: f.str("State"),
-		TimerInactive: f.str("Timers.Inactive"), TimerClosed: f.str("Timers.Closed"), Source: sourceAPI,
+		TimerInactive: f.str("Timers.Inactive"), TimerClosed: f.str("Timers.Closed"),
+		BindingsEmailAddress: f.str("Bindings.Email.Address"), BindingsEmailName: f.str("Bindings.Email.Name"),
+		Source: sourceAPI,
 	}
 	var err error
 	if p.DateCreated, err = f.date("DateCreated"); err != nil {

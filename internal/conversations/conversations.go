@@ -2,7 +2,9 @@ package conversations
 
 import (
 	"context"
-		"time"
+	"encoding/json"
+	"net/mail"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -50,6 +52,10 @@ type ConversationParams struct {
 	TimerClosed         *string
 	DateCreated         *time.Time
 	DateUpdated         *time.Time
+	// BindingsEmailAddress and BindingsEmailName are Bindings.Email.*: the
+	// conversation's email binding.
+	BindingsEmailAddress *string
+	BindingsEmailName    *string
 	// Source says who made the change (API, SDK, SMS…), for events.
 	Source string
 }
@@ -86,6 +92,14 @@ func (p *ConversationParams) validate(creating bool) error {
 	}
 	if creating && p.State == nil && (p.TimerInactive != nil || p.TimerClosed != nil) {
 		return errs.E(errs.Invalid, CodeTimersWithoutState, "Conversation timers cannot be set without a State")
+	}
+	if p.BindingsEmailAddress != nil && *p.BindingsEmailAddress != "" {
+		if _, err := mail.ParseAddress(*p.BindingsEmailAddress); err != nil {
+			return errs.Invalidf("Bindings.Email.Address %q is not an email address", *p.BindingsEmailAddress)
+		}
+	}
+	if err := checkLength("Bindings.Email.Name", p.BindingsEmailName, MaxFriendlyName); err != nil {
+		return err
 	}
 	if p.TimerInactive != nil {
 		if _, err := parseTimer("Timers.Inactive", *p.TimerInactive, minInactiveTimer); err != nil {
@@ -172,6 +186,25 @@ func (p *ConversationParams) apply(c *Conversation) {
 	if p.DateUpdated != nil {
 		c.DateUpdated = *p.DateUpdated
 	}
+	if p.BindingsEmailAddress != nil || p.BindingsEmailName != nil {
+		var b map[string]map[string]string
+		if json.Unmarshal([]byte(c.Bindings), &b) != nil || b == nil {
+			b = map[string]map[string]string{}
+		}
+		email := b["email"]
+		if email == nil {
+			email = map[string]string{}
+		}
+		if p.BindingsEmailAddress != nil {
+			email["address"] = *p.BindingsEmailAddress
+		}
+		if p.BindingsEmailName != nil {
+			email["name"] = *p.BindingsEmailName
+		}
+		b["email"] = email
+		raw, _ := json.Marshal(b)
+		c.Bindings = string(raw)
+	}
 }
 
 func (e *Engine) mapConversationErr(err error, p ConversationParams) error {
@@ -223,7 +256,7 @@ func (e *Engine) UpdateConversation(ctx context.Context, serviceSid, key string,
 			c.DateUpdated = e.now()
 		}
 		if err := tx.Model(&c).Select("unique_name", "friendly_name", "attributes", "state", "messaging_service_sid",
-			"timer_inactive", "timer_closed", "date_created", "date_updated").Updates(&c).Error; err != nil {
+			"timer_inactive", "timer_closed", "bindings", "date_created", "date_updated").Updates(&c).Error; err != nil {
 			return err
 		}
 		if err := publish(tx, events.Event{Type: events.ConversationUpdated, ServiceSid: serviceSid,
@@ -299,7 +332,6 @@ func (e *Engine) Conversations(ctx context.Context, serviceSid string, f Convers
 func errClosed(conversationSid string) error {
 	return errs.E(errs.Invalid, CodeClosed, "Conversation %s is closed and cannot be changed", conversationSid)
 }
-
 
 // CreateConversationWithParticipants creates a conversation and up to ten
 // participants in one transaction: all of it happens, or none of it.
