@@ -1,11 +1,15 @@
 package conversations
 
 import (
+	"context"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/errs"
+	"github.com/switchboardhq/switchboard/internal/events"
 	"github.com/switchboardhq/switchboard/internal/sid"
 )
 
@@ -21,6 +25,26 @@ type User struct {
 	DateUpdated  time.Time
 }
 
+// UserParams are the settable fields; nil leaves a field as is. Identity is
+// set on create only.
+type UserParams struct {
+	Identity     *string
+	FriendlyName *string
+	Attributes   *string
+	RoleSid      *string
+	Source       string
+}
+
+func (p *UserParams) validate() error {
+	if err := checkLength("Identity", p.Identity, MaxIdentity); err != nil {
+		return err
+	}
+	if err := checkLength("FriendlyName", p.FriendlyName, MaxFriendlyName); err != nil {
+		return err
+	}
+	return checkAttributes(p.Attributes, MaxUserAttrs)
+}
+
 // ensureUser creates the service's user for identity if it does not exist,
 // as Twilio does when a chat participant joins.
 func (e *Engine) ensureUser(tx *db.Tx, serviceSid, identity string) error {
@@ -29,7 +53,142 @@ func (e *Engine) ensureUser(tx *db.Tx, serviceSid, identity string) error {
 		return err
 	}
 	now := e.now()
+	u := User{Sid: sid.New(sid.User), ServiceSid: serviceSid, Identity: identity, Attributes: "{}",
+		RoleSid: svc.DefaultChatServiceRoleSid, DateCreated: now, DateUpdated: now}
 	// DO NOTHING: the user may exist already, or be created by a concurrent join.
-	return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&User{Sid: sid.New(sid.User), ServiceSid: serviceSid, Identity: identity, Attributes: "{}",
-		RoleSid: svc.DefaultChatServiceRoleSid, DateCreated: now, DateUpdated: now}).Error
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&u)
+	if res.Error != nil || res.RowsAffected == 0 {
+		return res.Error
+	}
+	return publish(tx, events.Event{Type: events.UserAdded, ServiceSid: serviceSid, Sid: u.Sid})
+}
+
+// CreateUser creates a user. Identities are unique within a service.
+func (e *Engine) CreateUser(ctx context.Context, serviceSid string, p UserParams) (User, error) {
+	if p.Identity == nil || *p.Identity == "" {
+		return User{}, errs.Invalidf("Identity is required")
+	}
+	if sid.Is(*p.Identity, sid.User) {
+		return User{}, errs.Invalidf("Identity must not look like a User SID (US…)")
+	}
+	if err := p.validate(); err != nil {
+		return User{}, err
+	}
+	now := e.now()
+	u := User{Sid: sid.New(sid.User), ServiceSid: serviceSid, Identity: *p.Identity, Attributes: "{}",
+		DateCreated: now, DateUpdated: now}
+	err := e.write(ctx, func(tx *db.Tx) error {
+		if err := e.applyUserParams(tx, &u, p); err != nil {
+			return err
+		}
+		if u.RoleSid == "" {
+			var svc Service
+			if err := tx.Where("sid = ?", serviceSid).First(&svc).Error; err != nil {
+				return err
+			}
+			u.RoleSid = svc.DefaultChatServiceRoleSid
+		}
+		if err := tx.Create(&u).Error; err != nil {
+			if db.IsUniqueViolation(err) {
+				return errs.E(errs.Conflict, CodeUserExists, "A user with identity %q already exists in this service", u.Identity)
+			}
+			return err
+		}
+		return publish(tx, events.Event{Type: events.UserAdded, ServiceSid: serviceSid, Sid: u.Sid, Source: p.Source})
+	})
+	return u, errs.Wrap(err, "create user")
+}
+
+// applyUserParams copies the given friendly name, attributes and role onto u;
+// the role must be a service role of u's service.
+func (e *Engine) applyUserParams(tx *db.Tx, u *User, p UserParams) error {
+	if p.RoleSid != nil {
+		r, err := e.roleOfType(tx.DB, u.ServiceSid, "RoleSid", *p.RoleSid, RoleTypeService)
+		if err != nil {
+			return err
+		}
+		u.RoleSid = r.Sid
+	}
+	if p.FriendlyName != nil {
+		u.FriendlyName = *p.FriendlyName
+	}
+	if p.Attributes != nil {
+		u.Attributes = *p.Attributes
+	}
+	return nil
+}
+
+// findUser loads a user of the service by SID or identity.
+func (e *Engine) findUser(q *gorm.DB, serviceSid, key string) (User, error) {
+	var u User
+	col := "identity"
+	if sid.Is(key, sid.User) {
+		col = "sid"
+	}
+	res := q.Where("service_sid = ? AND "+col+" = ?", serviceSid, key).Limit(1).Find(&u)
+	if res.Error != nil {
+		return u, errs.Wrap(res.Error, "user")
+	}
+	if res.RowsAffected == 0 {
+		return u, notFound("Users", key)
+	}
+	return u, nil
+}
+
+// User fetches a user by SID or identity.
+func (e *Engine) User(ctx context.Context, serviceSid, key string) (User, error) {
+	return e.findUser(e.read(ctx), serviceSid, key)
+}
+
+// Users lists a service's users, oldest first.
+func (e *Engine) Users(ctx context.Context, serviceSid string, p Page) ([]User, bool, error) {
+	var rows []User
+	if err := e.read(ctx).Where("service_sid = ?", serviceSid).Order("date_created, sid").
+		Offset(p.Offset).Limit(p.Limit + 1).Find(&rows).Error; err != nil {
+		return nil, false, errs.Wrap(err, "users")
+	}
+	rows, more := trimPage(rows, p)
+	return rows, more, nil
+}
+
+// UpdateUser changes a user's friendly name, attributes or role.
+func (e *Engine) UpdateUser(ctx context.Context, serviceSid, key string, p UserParams) (User, error) {
+	if err := p.validate(); err != nil {
+		return User{}, err
+	}
+	var u User
+	err := e.write(ctx, func(tx *db.Tx) error {
+		var err error
+		if u, err = e.findUser(tx.DB, serviceSid, key); err != nil {
+			return err
+		}
+		if p.Identity != nil && *p.Identity != u.Identity {
+			return errs.Invalidf("Identity cannot be changed")
+		}
+		if err := e.applyUserParams(tx, &u, p); err != nil {
+			return err
+		}
+		u.DateUpdated = e.now()
+		if err := tx.Model(&u).Select("friendly_name", "attributes", "role_sid", "date_updated").Updates(&u).Error; err != nil {
+			return err
+		}
+		return publish(tx, events.Event{Type: events.UserUpdated, ServiceSid: serviceSid, Sid: u.Sid, Source: p.Source})
+	})
+	return u, errs.Wrap(err, "update user")
+}
+
+// DeleteUser removes a user. Its participants stay: membership belongs to
+// the identity, and a chat participant joining again recreates the user.
+func (e *Engine) DeleteUser(ctx context.Context, serviceSid, key, source string) error {
+	err := e.write(ctx, func(tx *db.Tx) error {
+		u, err := e.findUser(tx.DB, serviceSid, key)
+		if err != nil {
+			return err
+		}
+		if err := tx.Delete(&u).Error; err != nil {
+			return err
+		}
+		return publish(tx, events.Event{Type: events.UserRemoved, ServiceSid: serviceSid, Sid: u.Sid, Source: source})
+	})
+	return errs.Wrap(err, "delete user")
 }
