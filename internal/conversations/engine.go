@@ -86,6 +86,21 @@ func (e *Engine) write(ctx context.Context, fn func(tx *db.Tx) error) error {
 	return e.db.InTx(ctx, fn)
 }
 
+// inConversation runs fn in a write transaction on the service's
+// conversation named by key (SID or unique name).
+func inConversation[T any](e *Engine, ctx context.Context, serviceSid, key string, fn func(tx *db.Tx, c Conversation) (T, error)) (T, error) {
+	var out T
+	err := e.write(ctx, func(tx *db.Tx) error {
+		c, err := e.findConversation(tx.DB, serviceSid, key)
+		if err != nil {
+			return err
+		}
+		out, err = fn(tx, c)
+		return err
+	})
+	return out, err
+}
+
 // read returns a GORM handle for queries outside a transaction.
 func (e *Engine) read(ctx context.Context) *gorm.DB { return e.db.Gorm.WithContext(ctx) }
 

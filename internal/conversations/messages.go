@@ -88,16 +88,9 @@ func (e *Engine) AddMessage(ctx context.Context, serviceSid, conversationKey str
 		// media SID can refer to anything.
 		return Message{}, errs.NotFoundf("Media %s was not found", *p.MediaSid)
 	}
-	var m Message
-	err := e.write(ctx, func(tx *db.Tx) error {
-		c, err := e.findConversation(tx.DB, serviceSid, conversationKey)
-		if err != nil {
-			return err
-		}
-		m, err = e.addMessage(tx, c, p)
-		return err
+	return inConversation(e, ctx, serviceSid, conversationKey, func(tx *db.Tx, c Conversation) (Message, error) {
+		return e.addMessage(tx, c, p)
 	})
-	return m, err
 }
 
 func (e *Engine) addMessage(tx *db.Tx, c Conversation, p MessageParams) (Message, error) {
@@ -222,17 +215,13 @@ func (e *Engine) UpdateMessage(ctx context.Context, serviceSid, conversationKey,
 	if p.MediaSid != nil || p.ContentSid != nil {
 		return Message{}, errs.Invalidf("MediaSid and ContentSid cannot be changed")
 	}
-	var m Message
-	err := e.write(ctx, func(tx *db.Tx) error {
-		c, err := e.findConversation(tx.DB, serviceSid, conversationKey)
-		if err != nil {
-			return err
-		}
+	return inConversation(e, ctx, serviceSid, conversationKey, func(tx *db.Tx, c Conversation) (Message, error) {
 		if c.State == StateClosed {
-			return errClosed(c.Sid)
+			return Message{}, errClosed(c.Sid)
 		}
-		if m, err = e.findMessage(tx.DB, c, messageSid); err != nil {
-			return err
+		m, err := e.findMessage(tx.DB, c, messageSid)
+		if err != nil {
+			return m, err
 		}
 		if p.Author != nil {
 			m.Author = *p.Author
@@ -256,35 +245,31 @@ func (e *Engine) UpdateMessage(ctx context.Context, serviceSid, conversationKey,
 		}
 		if err := tx.Model(&m).Select("author", "body", "attributes", "subject", "date_created", "date_updated").
 			Updates(&m).Error; err != nil {
-			return err
+			return m, err
 		}
 		idx := m.Index
-		return publish(tx, events.Event{Type: events.MessageUpdated, ServiceSid: c.ServiceSid, ConversationSid: c.Sid,
+		return m, publish(tx, events.Event{Type: events.MessageUpdated, ServiceSid: c.ServiceSid, ConversationSid: c.Sid,
 			Sid: m.Sid, Index: &idx, Source: p.Source})
 	})
-	return m, err
 }
 
 // DeleteMessage removes a message and its delivery receipts. Its index is
 // not reused.
 func (e *Engine) DeleteMessage(ctx context.Context, serviceSid, conversationKey, messageSid, source string) error {
-	return e.write(ctx, func(tx *db.Tx) error {
-		c, err := e.findConversation(tx.DB, serviceSid, conversationKey)
-		if err != nil {
-			return err
-		}
+	_, err := inConversation(e, ctx, serviceSid, conversationKey, func(tx *db.Tx, c Conversation) (struct{}, error) {
 		m, err := e.findMessage(tx.DB, c, messageSid)
 		if err != nil {
-			return err
+			return struct{}{}, err
 		}
 		if err := tx.Where("message_sid = ?", m.Sid).Delete(&DeliveryReceipt{}).Error; err != nil {
-			return err
+			return struct{}{}, err
 		}
 		if err := tx.Delete(&m).Error; err != nil {
-			return err
+			return struct{}{}, err
 		}
 		idx := m.Index
-		return publish(tx, events.Event{Type: events.MessageRemoved, ServiceSid: c.ServiceSid, ConversationSid: c.Sid,
+		return struct{}{}, publish(tx, events.Event{Type: events.MessageRemoved, ServiceSid: c.ServiceSid, ConversationSid: c.Sid,
 			Sid: m.Sid, Index: &idx, Source: source})
 	})
+	return err
 }

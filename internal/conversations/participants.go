@@ -106,16 +106,9 @@ func (e *Engine) AddParticipant(ctx context.Context, serviceSid, conversationKey
 	if err := p.validate(); err != nil {
 		return Participant{}, err
 	}
-	var out Participant
-	err := e.write(ctx, func(tx *db.Tx) error {
-		c, err := e.findConversation(tx.DB, serviceSid, conversationKey)
-		if err != nil {
-			return err
-		}
-		out, err = e.addParticipant(tx, c, p)
-		return err
+	return inConversation(e, ctx, serviceSid, conversationKey, func(tx *db.Tx, c Conversation) (Participant, error) {
+		return e.addParticipant(tx, c, p)
 	})
-	return out, err
 }
 
 func (e *Engine) addParticipant(tx *db.Tx, c Conversation, p ParticipantParams) (Participant, error) {
@@ -324,27 +317,23 @@ func (e *Engine) UpdateParticipant(ctx context.Context, serviceSid, conversation
 	if err := p.validate(); err != nil {
 		return Participant{}, err
 	}
-	var m Participant
-	err := e.write(ctx, func(tx *db.Tx) error {
-		c, err := e.findConversation(tx.DB, serviceSid, conversationKey)
-		if err != nil {
-			return err
-		}
+	return inConversation(e, ctx, serviceSid, conversationKey, func(tx *db.Tx, c Conversation) (Participant, error) {
 		if c.State == StateClosed {
-			return errClosed(c.Sid)
+			return Participant{}, errClosed(c.Sid)
 		}
-		if m, err = e.findParticipant(tx.DB, c, key); err != nil {
-			return err
+		m, err := e.findParticipant(tx.DB, c, key)
+		if err != nil {
+			return m, err
 		}
 		if p.Identity != nil && (m.Identity == nil || *p.Identity != *m.Identity) {
-			return errs.Invalidf("Identity cannot be changed")
+			return m, errs.Invalidf("Identity cannot be changed")
 		}
 		if p.Address != nil && (m.Address == nil || *p.Address != *m.Address) {
-			return errs.E(errs.Invalid, CodeBindingInvalid, "MessagingBinding.Address cannot be changed")
+			return m, errs.E(errs.Invalid, CodeBindingInvalid, "MessagingBinding.Address cannot be changed")
 		}
 		if p.RoleSid != nil {
 			if err := e.resolveParticipantRole(tx, c.ServiceSid, &m, p.RoleSid); err != nil {
-				return err
+				return m, err
 			}
 		}
 		if p.Attributes != nil {
@@ -352,7 +341,7 @@ func (e *Engine) UpdateParticipant(ctx context.Context, serviceSid, conversation
 		}
 		if p.LastReadMessageIndex != nil {
 			if *p.LastReadMessageIndex >= c.NextIndex {
-				return errs.Invalidf("LastReadMessageIndex %d is beyond the conversation's last message", *p.LastReadMessageIndex)
+				return m, errs.Invalidf("LastReadMessageIndex %d is beyond the conversation's last message", *p.LastReadMessageIndex)
 			}
 			m.LastReadMessageIndex = p.LastReadMessageIndex
 			now := e.now()
@@ -363,14 +352,14 @@ func (e *Engine) UpdateParticipant(ctx context.Context, serviceSid, conversation
 		}
 		if p.ProxyAddress != nil && !m.IsChat() && (*p.ProxyAddress != *m.ProxyAddress) {
 			if err := e.moveBinding(tx, &m, *p.ProxyAddress); err != nil {
-				return err
+				return m, err
 			}
 		}
 		if p.ProjectedAddress != nil && m.IsChat() {
 			if *p.ProjectedAddress == "" {
 				m.ProjectedAddress = nil
 			} else if ch, ok := addressChannel(*p.ProjectedAddress); !ok || ch != "sms" {
-				return errs.E(errs.Invalid, CodeBindingInvalid, "MessagingBinding.ProjectedAddress must be an E.164 phone number")
+				return m, errs.E(errs.Invalid, CodeBindingInvalid, "MessagingBinding.ProjectedAddress must be an E.164 phone number")
 			} else {
 				pa := *p.ProjectedAddress
 				m.ProjectedAddress = &pa
@@ -384,12 +373,11 @@ func (e *Engine) UpdateParticipant(ctx context.Context, serviceSid, conversation
 			m.DateUpdated = *p.DateUpdated
 		}
 		if err := tx.Model(&m).Select("*").Omit("sid").Updates(&m).Error; err != nil {
-			return err
+			return m, err
 		}
-		return publish(tx, events.Event{Type: events.ParticipantUpdated, ServiceSid: c.ServiceSid, ConversationSid: c.Sid,
+		return m, publish(tx, events.Event{Type: events.ParticipantUpdated, ServiceSid: c.ServiceSid, ConversationSid: c.Sid,
 			Sid: m.Sid, Source: p.Source})
 	})
-	return m, err
 }
 
 // moveBinding points a non-chat participant at a new proxy address, keeping
@@ -415,17 +403,14 @@ func (e *Engine) moveBinding(tx *db.Tx, m *Participant, proxy string) error {
 
 // RemoveParticipant removes a participant, freeing its binding.
 func (e *Engine) RemoveParticipant(ctx context.Context, serviceSid, conversationKey, key, source string) error {
-	return e.write(ctx, func(tx *db.Tx) error {
-		c, err := e.findConversation(tx.DB, serviceSid, conversationKey)
-		if err != nil {
-			return err
-		}
+	_, err := inConversation(e, ctx, serviceSid, conversationKey, func(tx *db.Tx, c Conversation) (struct{}, error) {
 		m, err := e.findParticipant(tx.DB, c, key)
 		if err != nil {
-			return err
+			return struct{}{}, err
 		}
-		return e.removeParticipant(tx, m, source)
+		return struct{}{}, e.removeParticipant(tx, m, source)
 	})
+	return err
 }
 
 func (e *Engine) removeParticipant(tx *db.Tx, m Participant, source string) error {
