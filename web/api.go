@@ -162,6 +162,16 @@ func (f form) date(name string) (*time.Time, error) {
 	return &t, nil
 }
 
+// dates reads the DateCreated and DateUpdated parameters that most
+// resources accept.
+func (f form) dates() (created, updated *time.Time, err error) {
+	if created, err = f.date("DateCreated"); err != nil {
+		return nil, nil, err
+	}
+	updated, err = f.date("DateUpdated")
+	return created, updated, err
+}
+
 // pageRequest is a parsed PageSize/Page/PageToken.
 type pageRequest struct {
 	conversations.Page

@@ -134,10 +134,7 @@ func conversationParams(c *fiber.Ctx) (conversations.ConversationParams, error) 
 		Source: sourceAPI,
 	}
 	var err error
-	if p.DateCreated, err = f.date("DateCreated"); err != nil {
-		return p, err
-	}
-	p.DateUpdated, err = f.date("DateUpdated")
+	p.DateCreated, p.DateUpdated, err = f.dates()
 	return p, err
 }
 
@@ -277,10 +274,7 @@ func participantParams(c *fiber.Ctx) (conversations.ParticipantParams, error) {
 			return p, err
 		}
 	}
-	if p.DateCreated, err = f.date("DateCreated"); err != nil {
-		return p, err
-	}
-	p.DateUpdated, err = f.date("DateUpdated")
+	p.DateCreated, p.DateUpdated, err = f.dates()
 	return p, err
 }
 
@@ -422,10 +416,7 @@ func messageParams(c *fiber.Ctx) (conversations.MessageParams, error) {
 		Source: sourceAPI,
 	}
 	var err error
-	if p.DateCreated, err = f.date("DateCreated"); err != nil {
-		return p, err
-	}
-	p.DateUpdated, err = f.date("DateUpdated")
+	p.DateCreated, p.DateUpdated, err = f.dates()
 	return p, err
 }
 
