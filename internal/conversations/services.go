@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/errs"
+	"github.com/switchboardhq/switchboard/internal/events"
 	"github.com/switchboardhq/switchboard/internal/sid"
 )
 
@@ -106,4 +107,316 @@ func (e *Engine) ResolveService(ctx context.Context, sidOrEmpty string) (Service
 		return svc, notFound("Services", sidOrEmpty)
 	}
 	return svc, nil
+}
+
+// CreateService creates a conversation service with Twilio's default roles.
+func (e *Engine) CreateService(ctx context.Context, friendlyName *string) (Service, error) {
+	if friendlyName == nil || *friendlyName == "" {
+		return Service{}, errs.Invalidf("FriendlyName is required")
+	}
+	if err := checkLength("FriendlyName", friendlyName, MaxFriendlyName); err != nil {
+		return Service{}, err
+	}
+	var svc Service
+	err := e.write(ctx, func(tx *db.Tx) error {
+		var err error
+		if svc, err = e.createService(tx, *friendlyName); err != nil {
+			return err
+		}
+		return publish(tx, events.Event{Type: events.ServiceAdded, ServiceSid: svc.Sid, Sid: svc.Sid})
+	})
+	return svc, errs.Wrap(err, "create service")
+}
+
+// Services lists the services, oldest first.
+func (e *Engine) Services(ctx context.Context, p Page) ([]Service, bool, error) {
+	var rows []Service
+	if err := e.read(ctx).Order("date_created, sid").Offset(p.Offset).Limit(p.Limit + 1).Find(&rows).Error; err != nil {
+		return nil, false, errs.Wrap(err, "services")
+	}
+	rows, more := trimPage(rows, p)
+	return rows, more, nil
+}
+
+// DeleteService removes a service and everything in it. The account's
+// default service cannot go, nor one that an address configuration
+// autocreates conversations in: both would leave traffic with nowhere to land.
+func (e *Engine) DeleteService(ctx context.Context, serviceSid string) error {
+	err := e.write(ctx, func(tx *db.Tx) error {
+		var svc Service
+		res := tx.Where("sid = ?", serviceSid).Limit(1).Find(&svc)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return notFound("Services", serviceSid)
+		}
+		var n int64
+		if err := tx.Model(&Configuration{}).Where("default_chat_service_sid = ?", svc.Sid).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return conflictf("Service %s is the account's default conversation service; make another service the default first", svc.Sid)
+		}
+		var addressSids []string
+		if err := tx.Raw("SELECT sid FROM address_configurations WHERE auto_creation_service_sid = ?", svc.Sid).
+			Scan(&addressSids).Error; err != nil {
+			return err
+		}
+		if len(addressSids) > 0 {
+			return conflictf("Service %s receives conversations autocreated by address configuration %s; change or delete it first",
+				svc.Sid, addressSids[0])
+		}
+		// Children first, one statement per table, as DeleteConversation does.
+		inService := "conversation_sid IN (SELECT sid FROM conversations WHERE service_sid = ?)"
+		for _, step := range []struct {
+			model any
+			where string
+		}{
+			{&binding{}, inService}, {&DeliveryReceipt{}, "service_sid = ?"}, {&Message{}, "service_sid = ?"},
+			{&ConversationWebhook{}, "service_sid = ?"}, {&Participant{}, "service_sid = ?"},
+			{&Conversation{}, "service_sid = ?"}, {&User{}, "service_sid = ?"}, {&Role{}, "service_sid = ?"},
+			{&WebhookConfig{}, "scope = ?"},
+		} {
+			if err := tx.Where(step.where, svc.Sid).Delete(step.model).Error; err != nil {
+				return err
+			}
+		}
+		if err := tx.Delete(&svc).Error; err != nil {
+			return err
+		}
+		return publish(tx, events.Event{Type: events.ServiceRemoved, ServiceSid: svc.Sid, Sid: svc.Sid})
+	})
+	return errs.Wrap(err, "delete service")
+}
+
+// ServiceConfigParams are a service's settable defaults; nil leaves one as is.
+type ServiceConfigParams struct {
+	DefaultConversationCreatorRoleSid *string
+	DefaultConversationRoleSid        *string
+	DefaultChatServiceRoleSid         *string
+	ReachabilityEnabled               *bool
+}
+
+// UpdateServiceConfiguration changes a service's default roles and
+// reachability. Conversation defaults must be conversation roles of the
+// service, the user default a service role.
+func (e *Engine) UpdateServiceConfiguration(ctx context.Context, serviceSid string, p ServiceConfigParams) (Service, error) {
+	var svc Service
+	err := e.write(ctx, func(tx *db.Tx) error {
+		if err := tx.Where("sid = ?", serviceSid).First(&svc).Error; err != nil {
+			return err
+		}
+		for _, r := range []struct {
+			param, typ string
+			in         *string
+			out        *string
+		}{
+			{"DefaultConversationCreatorRoleSid", RoleTypeConversation, p.DefaultConversationCreatorRoleSid, &svc.DefaultConversationCreatorRoleSid},
+			{"DefaultConversationRoleSid", RoleTypeConversation, p.DefaultConversationRoleSid, &svc.DefaultConversationRoleSid},
+			{"DefaultChatServiceRoleSid", RoleTypeService, p.DefaultChatServiceRoleSid, &svc.DefaultChatServiceRoleSid},
+		} {
+			if r.in == nil {
+				continue
+			}
+			role, err := e.roleOfType(tx.DB, serviceSid, r.param, *r.in, r.typ)
+			if err != nil {
+				return err
+			}
+			*r.out = role.Sid
+		}
+		if p.ReachabilityEnabled != nil {
+			svc.ReachabilityEnabled = *p.ReachabilityEnabled
+		}
+		svc.DateUpdated = e.now()
+		if err := tx.Model(&svc).Select("default_conversation_creator_role_sid", "default_conversation_role_sid",
+			"default_chat_service_role_sid", "reachability_enabled", "date_updated").Updates(&svc).Error; err != nil {
+			return err
+		}
+		return publish(tx, events.Event{Type: events.ServiceUpdated, ServiceSid: svc.Sid, Sid: svc.Sid})
+	})
+	return svc, errs.Wrap(err, "update service configuration")
+}
+
+// Notifications are a service's push notification settings. They are stored
+// as this JSON in services.notifications, which is also Twilio's wire shape.
+type Notifications struct {
+	LogEnabled              bool                `json:"log_enabled"`
+	NewMessage              NewMessageSettings  `json:"new_message"`
+	AddedToConversation     NotificationSetting `json:"added_to_conversation"`
+	RemovedFromConversation NotificationSetting `json:"removed_from_conversation"`
+}
+
+// NotificationSetting configures one kind of push notification.
+type NotificationSetting struct {
+	Enabled  bool    `json:"enabled"`
+	Template *string `json:"template"`
+	Sound    *string `json:"sound"`
+}
+
+// NewMessageSettings configures new-message notifications, which add a badge
+// count and a separate template for messages with media.
+type NewMessageSettings struct {
+	NotificationSetting
+	BadgeCountEnabled bool              `json:"badge_count_enabled"`
+	WithMedia         WithMediaSettings `json:"with_media"`
+}
+
+// WithMediaSettings configures notifications of messages with media.
+type WithMediaSettings struct {
+	Enabled  bool    `json:"enabled"`
+	Template *string `json:"template"`
+}
+
+// NotificationParams are the settable notification fields, named after their
+// Twilio parameters; nil leaves a field as is and "" clears a text.
+type NotificationParams struct {
+	LogEnabled                      *bool
+	NewMessageEnabled               *bool
+	NewMessageTemplate              *string
+	NewMessageSound                 *string
+	NewMessageBadgeCountEnabled     *bool
+	NewMessageWithMediaEnabled      *bool
+	NewMessageWithMediaTemplate     *string
+	AddedToConversationEnabled      *bool
+	AddedToConversationTemplate     *string
+	AddedToConversationSound        *string
+	RemovedFromConversationEnabled  *bool
+	RemovedFromConversationTemplate *string
+	RemovedFromConversationSound    *string
+}
+
+// ServiceNotifications returns a service's notification settings.
+func (e *Engine) ServiceNotifications(ctx context.Context, serviceSid string) (Notifications, error) {
+	svc, err := e.ResolveService(ctx, serviceSid)
+	if err != nil {
+		return Notifications{}, err
+	}
+	return svc.notifications(), nil
+}
+
+func (svc Service) notifications() Notifications {
+	var n Notifications
+	_ = json.Unmarshal([]byte(svc.Notifications), &n) // written by us; "{}" (the default) reads as all off
+	return n
+}
+
+// UpdateServiceNotifications changes a service's notification settings.
+func (e *Engine) UpdateServiceNotifications(ctx context.Context, serviceSid string, p NotificationParams) (Notifications, error) {
+	var n Notifications
+	err := e.write(ctx, func(tx *db.Tx) error {
+		var svc Service
+		if err := tx.Where("sid = ?", serviceSid).First(&svc).Error; err != nil {
+			return err
+		}
+		n = svc.notifications()
+		setBool(&n.LogEnabled, p.LogEnabled)
+		n.NewMessage.set(p.NewMessageEnabled, p.NewMessageTemplate, p.NewMessageSound)
+		setBool(&n.NewMessage.BadgeCountEnabled, p.NewMessageBadgeCountEnabled)
+		setBool(&n.NewMessage.WithMedia.Enabled, p.NewMessageWithMediaEnabled)
+		setText(&n.NewMessage.WithMedia.Template, p.NewMessageWithMediaTemplate)
+		n.AddedToConversation.set(p.AddedToConversationEnabled, p.AddedToConversationTemplate, p.AddedToConversationSound)
+		n.RemovedFromConversation.set(p.RemovedFromConversationEnabled, p.RemovedFromConversationTemplate, p.RemovedFromConversationSound)
+		raw, err := json.Marshal(n)
+		if err != nil {
+			return err
+		}
+		if err := tx.Model(&svc).Updates(map[string]any{"notifications": string(raw), "date_updated": e.now()}).Error; err != nil {
+			return err
+		}
+		return publish(tx, events.Event{Type: events.ServiceUpdated, ServiceSid: svc.Sid, Sid: svc.Sid})
+	})
+	return n, errs.Wrap(err, "update notifications")
+}
+
+func (s *NotificationSetting) set(enabled *bool, template, sound *string) {
+	setBool(&s.Enabled, enabled)
+	setText(&s.Template, template)
+	setText(&s.Sound, sound)
+}
+
+func setBool(dst *bool, v *bool) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// setText sets an optional text: "" clears it.
+func setText(dst **string, v *string) {
+	switch {
+	case v == nil:
+	case *v == "":
+		*dst = nil
+	default:
+		s := *v
+		*dst = &s
+	}
+}
+
+// ConfigurationParams are the account's settable defaults; nil leaves one as is.
+type ConfigurationParams struct {
+	DefaultChatServiceSid      *string
+	DefaultMessagingServiceSid *string
+	DefaultInactiveTimer       *string
+	DefaultClosedTimer         *string
+}
+
+func (p ConfigurationParams) validate() error {
+	if p.DefaultChatServiceSid != nil && !sid.Is(*p.DefaultChatServiceSid, sid.Service) {
+		return errs.Invalidf("DefaultChatServiceSid must be a Conversation Service SID (IS…)")
+	}
+	if p.DefaultMessagingServiceSid != nil && *p.DefaultMessagingServiceSid != "" && !sid.Is(*p.DefaultMessagingServiceSid, "MG") {
+		return errs.Invalidf("DefaultMessagingServiceSid must be a Messaging Service SID (MG…)")
+	}
+	if p.DefaultInactiveTimer != nil {
+		if _, err := parseTimer("DefaultInactiveTimer", *p.DefaultInactiveTimer, minInactiveTimer); err != nil {
+			return err
+		}
+	}
+	if p.DefaultClosedTimer != nil {
+		if _, err := parseTimer("DefaultClosedTimer", *p.DefaultClosedTimer, minClosedTimer); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UpdateConfiguration changes the account-wide defaults. They apply to
+// conversations created afterwards.
+func (e *Engine) UpdateConfiguration(ctx context.Context, p ConfigurationParams) (Configuration, error) {
+	if err := p.validate(); err != nil {
+		return Configuration{}, err
+	}
+	var cfg Configuration
+	err := e.write(ctx, func(tx *db.Tx) error {
+		if err := tx.Where("account_sid = ?", e.accountSid).First(&cfg).Error; err != nil {
+			return err
+		}
+		if p.DefaultChatServiceSid != nil {
+			var n int64
+			if err := tx.Model(&Service{}).Where("sid = ?", *p.DefaultChatServiceSid).Count(&n).Error; err != nil {
+				return err
+			}
+			if n == 0 {
+				return notFound("Services", *p.DefaultChatServiceSid)
+			}
+			cfg.DefaultChatServiceSid = *p.DefaultChatServiceSid
+		}
+		for _, f := range []struct{ in, out *string }{
+			{p.DefaultMessagingServiceSid, &cfg.DefaultMessagingServiceSid},
+			{p.DefaultInactiveTimer, &cfg.DefaultInactiveTimer},
+			{p.DefaultClosedTimer, &cfg.DefaultClosedTimer},
+		} {
+			if f.in != nil {
+				*f.out = *f.in
+			}
+		}
+		cfg.DateUpdated = e.now()
+		if err := tx.Model(&cfg).Select("default_chat_service_sid", "default_messaging_service_sid", "default_inactive_timer",
+			"default_closed_timer", "date_updated").Updates(&cfg).Error; err != nil {
+			return err
+		}
+		return publish(tx, events.Event{Type: events.ConfigurationUpdated})
+	})
+	return cfg, errs.Wrap(err, "update configuration")
 }
