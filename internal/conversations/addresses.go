@@ -138,11 +138,12 @@ func (e *Engine) applyAutoCreation(tx *db.Tx, a *AddressConfiguration, p Address
 	}
 	if p.AutoCreationServiceSid != nil {
 		if s := *p.AutoCreationServiceSid; s != "" {
-			var n int64
-			if err := tx.Model(&Service{}).Where("sid = ?", s).Count(&n).Error; err != nil {
-				return err
+			var svc Service
+			res := lockRows(tx, "SHARE").Where("sid = ?", s).Limit(1).Find(&svc)
+			if res.Error != nil {
+				return res.Error
 			}
-			if n == 0 {
+			if res.RowsAffected == 0 {
 				return errs.Invalidf("AutoCreation.ConversationServiceSid %q is not a conversation service of this account", s)
 			}
 		}

@@ -197,15 +197,15 @@ func (w *ConversationWebhook) checkTarget() error {
 	return nil
 }
 
-// lockedConversation loads a conversation and, on Postgres, locks its row
-// until tx ends, so checks of its children's count hold until the insert.
-// SQLite transactions are immediate and so already one at a time.
-func (e *Engine) lockedConversation(tx *db.Tx, serviceSid, key string) (Conversation, error) {
-	q := tx.DB
+// lockRows returns a query of tx that locks the rows it reads until tx ends
+// (strength UPDATE or SHARE), so a check on them holds until the write that
+// depends on it. Only Postgres needs it: SQLite transactions are immediate
+// and so already one at a time.
+func lockRows(tx *db.Tx, strength string) *gorm.DB {
 	if tx.Dialect() == db.Postgres {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		return tx.Clauses(clause.Locking{Strength: strength})
 	}
-	return e.findConversation(q, serviceSid, key)
+	return tx.DB
 }
 
 // CreateConversationWebhook attaches a webhook to an open conversation,
@@ -231,7 +231,7 @@ func (e *Engine) CreateConversationWebhook(ctx context.Context, serviceSid, conv
 		return w, err
 	}
 	err := e.write(ctx, func(tx *db.Tx) error {
-		c, err := e.lockedConversation(tx, serviceSid, conversationKey)
+		c, err := e.findConversation(lockRows(tx, "UPDATE"), serviceSid, conversationKey)
 		if err != nil {
 			return err
 		}
