@@ -23,6 +23,9 @@ type User struct {
 	RoleSid      string
 	DateCreated  time.Time
 	DateUpdated  time.Time
+	// IsOnline is nil unless the service tracks reachability; it is filled
+	// for single users only, as Twilio does.
+	IsOnline *bool `gorm:"-"`
 }
 
 // UserParams are the settable fields; nil leaves a field as is. Identity is
@@ -94,7 +97,10 @@ func (e *Engine) CreateUser(ctx context.Context, serviceSid string, p UserParams
 			}
 			return err
 		}
-		return publish(tx, events.Event{Type: events.UserAdded, ServiceSid: serviceSid, Sid: u.Sid, Source: p.Source})
+		if err := publish(tx, events.Event{Type: events.UserAdded, ServiceSid: serviceSid, Sid: u.Sid, Source: p.Source}); err != nil {
+			return err
+		}
+		return e.setPresence(tx.DB, &u)
 	})
 	return u, errs.Wrap(err, "create user")
 }
@@ -137,7 +143,26 @@ func (e *Engine) findUser(q *gorm.DB, serviceSid, key string) (User, error) {
 
 // User fetches a user by SID or identity.
 func (e *Engine) User(ctx context.Context, serviceSid, key string) (User, error) {
-	return e.findUser(e.read(ctx), serviceSid, key)
+	q := e.read(ctx)
+	u, err := e.findUser(q, serviceSid, key)
+	if err != nil {
+		return u, err
+	}
+	return u, e.setPresence(q, &u)
+}
+
+// setPresence fills u.IsOnline when its service tracks reachability. Nobody
+// reports presence to the engine yet, so a tracked user reads as offline.
+func (e *Engine) setPresence(q *gorm.DB, u *User) error {
+	var svc Service
+	if err := q.Select("reachability_enabled").Where("sid = ?", u.ServiceSid).First(&svc).Error; err != nil {
+		return errs.Wrap(err, "service")
+	}
+	if svc.ReachabilityEnabled {
+		online := false
+		u.IsOnline = &online
+	}
+	return nil
 }
 
 // Users lists a service's users, oldest first.
@@ -172,7 +197,10 @@ func (e *Engine) UpdateUser(ctx context.Context, serviceSid, key string, p UserP
 		if err := tx.Model(&u).Select("friendly_name", "attributes", "role_sid", "date_updated").Updates(&u).Error; err != nil {
 			return err
 		}
-		return publish(tx, events.Event{Type: events.UserUpdated, ServiceSid: serviceSid, Sid: u.Sid, Source: p.Source})
+		if err := publish(tx, events.Event{Type: events.UserUpdated, ServiceSid: serviceSid, Sid: u.Sid, Source: p.Source}); err != nil {
+			return err
+		}
+		return e.setPresence(tx.DB, &u)
 	})
 	return u, errs.Wrap(err, "update user")
 }
