@@ -21,6 +21,23 @@ const (
 	ConversationWebhook = "WH"
 	AddressConfig       = "IG"
 	Media               = "ME"
+
+	Workspace     = "WS"
+	Worker        = "WK"
+	Activity      = "WA"
+	TaskQueue     = "WQ"
+	Workflow      = "WW"
+	Task          = "WT"
+	Reservation   = "WR"
+	TaskChannel   = "TC"
+	WorkerChannel = "WC"
+	Event         = "EV"
+
+	Interaction            = "KD"
+	InteractionChannel     = "UO"
+	InteractionParticipant = "UT"
+	InteractionInvite      = "KG"
+	InteractionTransfer    = "UX"
 )
 
 // New returns a fresh identifier with the given two-letter prefix.
