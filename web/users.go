@@ -32,6 +32,10 @@ func (a *restAPI) userJSON(c *fiber.Ctx, u conversations.User) userJSON {
 	}
 }
 
+// userKey is the path's user: a SID, or an identity, which may hold a "+"
+// (phone numbers, plus-addressed emails).
+func userKey(c *fiber.Ctx) string { return plusSafeParam(c, "User") }
+
 func userParams(c *fiber.Ctx) conversations.UserParams {
 	f := form{c}
 	return conversations.UserParams{Identity: f.str("Identity"), FriendlyName: f.str("FriendlyName"),
@@ -47,7 +51,7 @@ func (a *restAPI) createUser(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) fetchUser(c *fiber.Ctx) error {
-	u, err := a.conv.User(c.UserContext(), serviceOf(c), c.Params("User"))
+	u, err := a.conv.User(c.UserContext(), serviceOf(c), userKey(c))
 	if err != nil {
 		return err
 	}
@@ -55,7 +59,7 @@ func (a *restAPI) fetchUser(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) updateUser(c *fiber.Ctx) error {
-	u, err := a.conv.UpdateUser(c.UserContext(), serviceOf(c), c.Params("User"), userParams(c))
+	u, err := a.conv.UpdateUser(c.UserContext(), serviceOf(c), userKey(c), userParams(c))
 	if err != nil {
 		return err
 	}
@@ -63,7 +67,7 @@ func (a *restAPI) updateUser(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) deleteUser(c *fiber.Ctx) error {
-	if err := a.conv.DeleteUser(c.UserContext(), serviceOf(c), c.Params("User"), sourceAPI); err != nil {
+	if err := a.conv.DeleteUser(c.UserContext(), serviceOf(c), userKey(c), sourceAPI); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -125,7 +129,7 @@ func (a *restAPI) listUserConversations(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rows, more, err := a.conv.UserConversations(c.UserContext(), serviceOf(c), c.Params("User"), pg.Page)
+	rows, more, err := a.conv.UserConversations(c.UserContext(), serviceOf(c), userKey(c), pg.Page)
 	if err != nil {
 		return err
 	}
@@ -133,12 +137,12 @@ func (a *restAPI) listUserConversations(c *fiber.Ctx) error {
 	for i, uc := range rows {
 		out[i] = a.userConversationJSON(c, uc)
 	}
-	list := a.scopeURL(c, "/Users/"+c.Params("User")+"/Conversations")
+	list := a.scopeURL(c, "/Users/"+userKey(c)+"/Conversations")
 	return c.JSON(fiber.Map{"conversations": out, "meta": meta(c, list, "conversations", pg, more)})
 }
 
 func (a *restAPI) fetchUserConversation(c *fiber.Ctx) error {
-	uc, err := a.conv.UserConversation(c.UserContext(), serviceOf(c), c.Params("User"), c.Params("Conversation"))
+	uc, err := a.conv.UserConversation(c.UserContext(), serviceOf(c), userKey(c), c.Params("Conversation"))
 	if err != nil {
 		return err
 	}
@@ -155,7 +159,7 @@ func (a *restAPI) updateUserConversation(c *fiber.Ctx) error {
 	if p.LastReadTimestamp, err = f.date("LastReadTimestamp"); err != nil {
 		return err
 	}
-	uc, err := a.conv.UpdateUserConversation(c.UserContext(), serviceOf(c), c.Params("User"), c.Params("Conversation"), p)
+	uc, err := a.conv.UpdateUserConversation(c.UserContext(), serviceOf(c), userKey(c), c.Params("Conversation"), p)
 	if err != nil {
 		return err
 	}
@@ -163,7 +167,7 @@ func (a *restAPI) updateUserConversation(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) deleteUserConversation(c *fiber.Ctx) error {
-	if err := a.conv.LeaveConversation(c.UserContext(), serviceOf(c), c.Params("User"), c.Params("Conversation"), sourceAPI); err != nil {
+	if err := a.conv.LeaveConversation(c.UserContext(), serviceOf(c), userKey(c), c.Params("Conversation"), sourceAPI); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -14,26 +14,26 @@ import (
 func TestUserCRUDThroughTwilioGo(t *testing.T) {
 	each(t, func(t *testing.T, s *webtest.Server) {
 		tw := s.Twilio.ConversationsV1
-		u, err := tw.CreateUser((&conv.CreateUserParams{}).SetIdentity("alice@example.com").SetFriendlyName("Alice").
+		u, err := tw.CreateUser((&conv.CreateUserParams{}).SetIdentity("alice+support@example.com").SetFriendlyName("Alice").
 			SetAttributes(`{"team":"blue"}`))
 		if err != nil {
 			t.Fatal(err)
 		}
 		url := s.URL + "/v1/Users/" + *u.Sid
-		if *u.Identity != "alice@example.com" || *u.FriendlyName != "Alice" || *u.Attributes != `{"team":"blue"}` ||
+		if *u.Identity != "alice+support@example.com" || *u.FriendlyName != "Alice" || *u.Attributes != `{"team":"blue"}` ||
 			u.RoleSid == nil || u.IsOnline != nil || u.IsNotifiable != nil || *u.Url != url ||
 			(*u.Links)["user_conversations"] != url+"/Conversations" || *u.ChatServiceSid != *mustConfig(t, s).DefaultChatServiceSid {
 			t.Fatalf("created %+v", u)
 		}
-		byIdentity, err := tw.FetchUser("alice@example.com")
+		byIdentity, err := tw.FetchUser("alice+support@example.com")
 		if err != nil || *byIdentity.Sid != *u.Sid {
 			t.Fatalf("fetch by identity = %+v, %v", byIdentity, err)
 		}
 		up, err := tw.UpdateUser(*u.Sid, (&conv.UpdateUserParams{}).SetFriendlyName("Alice B").SetAttributes(""))
-		if err != nil || *up.FriendlyName != "Alice B" || *up.Attributes != "{}" || *up.Identity != "alice@example.com" {
+		if err != nil || *up.FriendlyName != "Alice B" || *up.Attributes != "{}" || *up.Identity != "alice+support@example.com" {
 			t.Fatalf("update = %+v, %v", up, err)
 		}
-		if err := tw.DeleteUser("alice@example.com", nil); err != nil {
+		if err := tw.DeleteUser("alice+support@example.com", nil); err != nil {
 			t.Fatal(err)
 		}
 		_, err = tw.FetchUser(*u.Sid)
