@@ -159,8 +159,8 @@ func (e *Engine) DeleteService(ctx context.Context, serviceSid string) error {
 			return conflictf("Service %s is the account's default conversation service; make another service the default first", svc.Sid)
 		}
 		var addressSids []string
-		if err := tx.Raw("SELECT sid FROM address_configurations WHERE auto_creation_service_sid = ?", svc.Sid).
-			Scan(&addressSids).Error; err != nil {
+		if err := tx.Model(&AddressConfiguration{}).Where("auto_creation_service_sid = ?", svc.Sid).
+			Pluck("sid", &addressSids).Error; err != nil {
 			return err
 		}
 		if len(addressSids) > 0 {

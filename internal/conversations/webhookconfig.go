@@ -159,11 +159,14 @@ func (e *Engine) UpdateWebhookConfig(ctx context.Context, serviceSid string, p W
 	err := e.write(ctx, func(tx *db.Tx) error {
 		ev := events.Event{Type: events.ConfigurationUpdated}
 		if serviceSid != "" {
-			var n int64
-			if err := tx.Model(&Service{}).Where("sid = ?", serviceSid).Count(&n).Error; err != nil {
-				return err
+			// Share-lock the service: this row has no foreign key, so a
+			// concurrent DeleteService must wait rather than orphan it.
+			var svc Service
+			res := lockRows(tx, "SHARE").Where("sid = ?", serviceSid).Limit(1).Find(&svc)
+			if res.Error != nil {
+				return res.Error
 			}
-			if n == 0 {
+			if res.RowsAffected == 0 {
 				return notFound("Services", serviceSid)
 			}
 			ev = events.Event{Type: events.ServiceUpdated, ServiceSid: serviceSid, Sid: serviceSid}
