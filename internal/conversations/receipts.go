@@ -36,7 +36,7 @@ type DeliveryReceipt struct {
 // Delivery summarises a message's receipts: for each status, whether all,
 // some or none of the receipts reached it.
 type Delivery struct {
-	Total                                     int
+	Total                                      int
 	Sent, Delivered, Read, Failed, Undelivered string
 }
 

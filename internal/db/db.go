@@ -46,6 +46,9 @@ type DB struct {
 	pool    *pgxpool.Pool // nil on SQLite
 	sqlDB   *sql.DB
 
+	// suffix keeps notification channels of different schemas in one
+	// Postgres database apart (test suites run side by side in schemas).
+	suffix    string
 	mu        sync.RWMutex
 	listeners map[string][]func(payload string)
 	listening bool // the Postgres LISTEN loop has started
@@ -93,6 +96,14 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("db: gorm postgres: %w", err)
 		}
 		d.Gorm = g
+		var schema string
+		if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("db: postgres schema: %w", err)
+		}
+		if schema != "public" {
+			d.suffix = "_" + schema
+		}
 	case opts.URL == "":
 		path := opts.SQLitePath
 		if path == "" {
@@ -187,7 +198,7 @@ type notification struct{ channel, payload string }
 // pg_notify in the transaction; payloads must stay under 8000 bytes.
 func (tx *Tx) Notify(channel, payload string) error {
 	if tx.d.Dialect == Postgres {
-		return tx.Exec("SELECT pg_notify(?, ?)", channel, payload).Error
+		return tx.Exec("SELECT pg_notify(?, ?)", channel+tx.d.suffix, payload).Error
 	}
 	tx.pending = append(tx.pending, notification{channel, payload})
 	return nil
@@ -282,7 +293,7 @@ func (d *DB) listenOnce(ctx context.Context) error {
 			if listening[ch] {
 				continue
 			}
-			if _, err := conn.Exec(ctx, `LISTEN "`+strings.ReplaceAll(ch, `"`, `""`)+`"`); err != nil {
+			if _, err := conn.Exec(ctx, `LISTEN "`+strings.ReplaceAll(ch+d.suffix, `"`, `""`)+`"`); err != nil {
 				return err
 			}
 			listening[ch] = true
@@ -292,7 +303,7 @@ func (d *DB) listenOnce(ctx context.Context) error {
 		cancel()
 		switch {
 		case err == nil:
-			d.deliver(n.Channel, n.Payload)
+			d.deliver(strings.TrimSuffix(n.Channel, d.suffix), n.Payload)
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case errors.Is(err, context.DeadlineExceeded) && !conn.Conn().IsClosed():
