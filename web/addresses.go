@@ -1,10 +1,6 @@
 package web
 
 import (
-	"net/url"
-	"slices"
-	"strings"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/switchboardhq/switchboard/internal/conversations"
@@ -18,21 +14,6 @@ func (a *restAPI) addAddressConfigurationRoutes(v1 fiber.Router) {
 	v1.Get("/Configuration/Addresses/:Sid", a.fetchAddressConfiguration)
 	v1.Post("/Configuration/Addresses/:Sid", a.updateAddressConfiguration)
 	v1.Delete("/Configuration/Addresses/:Sid", a.deleteAddressConfiguration)
-}
-
-// plusSafeParam returns a path parameter unescaped as a path segment, where
-// "+" is a plus. Fiber's UnescapePath decodes the path like a query string,
-// turning "+" into a space, and every phone-number address starts with "+".
-func plusSafeParam(c *fiber.Ctx, name string) string {
-	route := strings.Split(strings.Trim(c.Route().Path, "/"), "/")
-	raw, _, _ := strings.Cut(c.OriginalURL(), "?")
-	segs := strings.Split(strings.Trim(raw, "/"), "/")
-	if i := slices.Index(route, ":"+name); i >= 0 && len(segs) == len(route) {
-		if v, err := url.PathUnescape(segs[i]); err == nil {
-			return v
-		}
-	}
-	return c.Params(name)
 }
 
 // autoCreationJSON shows, as Twilio's examples do, the settings of the
@@ -110,7 +91,7 @@ func (a *restAPI) createAddressConfiguration(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) fetchAddressConfiguration(c *fiber.Ctx) error {
-	v, err := a.conv.AddressConfiguration(c.UserContext(), plusSafeParam(c, "Sid"))
+	v, err := a.conv.AddressConfiguration(c.UserContext(), param(c, "Sid"))
 	if err != nil {
 		return err
 	}
@@ -122,7 +103,7 @@ func (a *restAPI) updateAddressConfiguration(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v, err := a.conv.UpdateAddressConfiguration(c.UserContext(), plusSafeParam(c, "Sid"), p)
+	v, err := a.conv.UpdateAddressConfiguration(c.UserContext(), param(c, "Sid"), p)
 	if err != nil {
 		return err
 	}
@@ -130,7 +111,7 @@ func (a *restAPI) updateAddressConfiguration(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) deleteAddressConfiguration(c *fiber.Ctx) error {
-	if err := a.conv.DeleteAddressConfiguration(c.UserContext(), plusSafeParam(c, "Sid")); err != nil {
+	if err := a.conv.DeleteAddressConfiguration(c.UserContext(), param(c, "Sid")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -69,6 +69,16 @@ const (
 	localPrefix  = "path_prefix"
 )
 
+// param returns a path parameter, percent-decoded as a path (not a query):
+// a natural key such as the address +15551234567 keeps its plus sign.
+func param(c *fiber.Ctx, name string) string {
+	raw := c.Params(name)
+	if v, err := url.PathUnescape(raw); err == nil {
+		return v
+	}
+	return raw
+}
+
 // base is the absolute URL prefix for links in responses.
 func (a *restAPI) base(c *fiber.Ctx) string {
 	if a.publicURL != "" {

@@ -77,7 +77,7 @@ func (a *restAPI) webhookConfigJSON(c *fiber.Ctx, w conversations.WebhookConfig)
 // fetchWebhookConfig serves the global configuration, or a service's when the
 // path names one.
 func (a *restAPI) fetchWebhookConfig(c *fiber.Ctx) error {
-	w, err := a.conv.WebhookConfig(c.UserContext(), c.Params("ServiceSid"))
+	w, err := a.conv.WebhookConfig(c.UserContext(), param(c, "ServiceSid"))
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (a *restAPI) updateWebhookConfig(c *fiber.Ctx) error {
 	p := conversations.WebhookConfigParams{Method: f.str("Method"), PreWebhookURL: f.str("PreWebhookUrl"),
 		PostWebhookURL: f.str("PostWebhookUrl"), Target: f.str("Target")}
 	p.Filters, _ = f.strs("Filters")
-	w, err := a.conv.UpdateWebhookConfig(c.UserContext(), c.Params("ServiceSid"), p)
+	w, err := a.conv.UpdateWebhookConfig(c.UserContext(), param(c, "ServiceSid"), p)
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func (a *restAPI) addConversationRoutes(v1 fiber.Router) {
 // withService resolves the path's service (or the default one) and the URL
 // prefix its resources' links use.
 func (a *restAPI) withService(c *fiber.Ctx) error {
-	key := c.Params("ServiceSid")
+	key := param(c, "ServiceSid")
 	svc, err := a.conv.ResolveService(c.UserContext(), key)
 	if err != nil {
 		return err
@@ -151,7 +151,7 @@ func (a *restAPI) createConversation(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) fetchConversation(c *fiber.Ctx) error {
-	v, err := a.conv.Conversation(c.UserContext(), serviceOf(c), c.Params("Sid"))
+	v, err := a.conv.Conversation(c.UserContext(), serviceOf(c), param(c, "Sid"))
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func (a *restAPI) updateConversation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v, err := a.conv.UpdateConversation(c.UserContext(), serviceOf(c), c.Params("Sid"), p)
+	v, err := a.conv.UpdateConversation(c.UserContext(), serviceOf(c), param(c, "Sid"), p)
 	if err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func (a *restAPI) updateConversation(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) deleteConversation(c *fiber.Ctx) error {
-	if err := a.conv.DeleteConversation(c.UserContext(), serviceOf(c), c.Params("Sid"), sourceAPI); err != nil {
+	if err := a.conv.DeleteConversation(c.UserContext(), serviceOf(c), param(c, "Sid"), sourceAPI); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -283,7 +283,7 @@ func (a *restAPI) createParticipant(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v, err := a.conv.AddParticipant(c.UserContext(), serviceOf(c), c.Params("Sid"), p)
+	v, err := a.conv.AddParticipant(c.UserContext(), serviceOf(c), param(c, "Sid"), p)
 	if err != nil {
 		return err
 	}
@@ -291,7 +291,7 @@ func (a *restAPI) createParticipant(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) fetchParticipant(c *fiber.Ctx) error {
-	v, err := a.conv.Participant(c.UserContext(), serviceOf(c), c.Params("Sid"), c.Params("Participant"))
+	v, err := a.conv.Participant(c.UserContext(), serviceOf(c), param(c, "Sid"), param(c, "Participant"))
 	if err != nil {
 		return err
 	}
@@ -303,7 +303,7 @@ func (a *restAPI) updateParticipant(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v, err := a.conv.UpdateParticipant(c.UserContext(), serviceOf(c), c.Params("Sid"), c.Params("Participant"), p)
+	v, err := a.conv.UpdateParticipant(c.UserContext(), serviceOf(c), param(c, "Sid"), param(c, "Participant"), p)
 	if err != nil {
 		return err
 	}
@@ -311,7 +311,7 @@ func (a *restAPI) updateParticipant(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) deleteParticipant(c *fiber.Ctx) error {
-	if err := a.conv.RemoveParticipant(c.UserContext(), serviceOf(c), c.Params("Sid"), c.Params("Participant"), sourceAPI); err != nil {
+	if err := a.conv.RemoveParticipant(c.UserContext(), serviceOf(c), param(c, "Sid"), param(c, "Participant"), sourceAPI); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -322,7 +322,7 @@ func (a *restAPI) listParticipants(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rows, more, err := a.conv.Participants(c.UserContext(), serviceOf(c), c.Params("Sid"), pg.Page)
+	rows, more, err := a.conv.Participants(c.UserContext(), serviceOf(c), param(c, "Sid"), pg.Page)
 	if err != nil {
 		return err
 	}
@@ -330,7 +330,7 @@ func (a *restAPI) listParticipants(c *fiber.Ctx) error {
 	for i, v := range rows {
 		out[i] = a.participantJSON(c, v)
 	}
-	list := a.scopeURL(c, "/Conversations/"+c.Params("Sid")+"/Participants")
+	list := a.scopeURL(c, "/Conversations/"+param(c, "Sid")+"/Participants")
 	return c.JSON(fiber.Map{"participants": out, "meta": meta(c, list, "participants", pg, more)})
 }
 
@@ -425,7 +425,7 @@ func (a *restAPI) createMessage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	m, err := a.conv.AddMessage(c.UserContext(), serviceOf(c), c.Params("Sid"), p)
+	m, err := a.conv.AddMessage(c.UserContext(), serviceOf(c), param(c, "Sid"), p)
 	if err != nil {
 		return err
 	}
@@ -433,7 +433,7 @@ func (a *restAPI) createMessage(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) fetchMessage(c *fiber.Ctx) error {
-	m, err := a.conv.Message(c.UserContext(), serviceOf(c), c.Params("Sid"), c.Params("Message"))
+	m, err := a.conv.Message(c.UserContext(), serviceOf(c), param(c, "Sid"), param(c, "Message"))
 	if err != nil {
 		return err
 	}
@@ -445,7 +445,7 @@ func (a *restAPI) updateMessage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	m, err := a.conv.UpdateMessage(c.UserContext(), serviceOf(c), c.Params("Sid"), c.Params("Message"), p)
+	m, err := a.conv.UpdateMessage(c.UserContext(), serviceOf(c), param(c, "Sid"), param(c, "Message"), p)
 	if err != nil {
 		return err
 	}
@@ -453,7 +453,7 @@ func (a *restAPI) updateMessage(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) deleteMessage(c *fiber.Ctx) error {
-	if err := a.conv.DeleteMessage(c.UserContext(), serviceOf(c), c.Params("Sid"), c.Params("Message"), sourceAPI); err != nil {
+	if err := a.conv.DeleteMessage(c.UserContext(), serviceOf(c), param(c, "Sid"), param(c, "Message"), sourceAPI); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -474,7 +474,7 @@ func (a *restAPI) listMessages(c *fiber.Ctx) error {
 			return errs.Invalidf("Order must be asc or desc")
 		}
 	}
-	rows, more, err := a.conv.Messages(c.UserContext(), serviceOf(c), c.Params("Sid"), desc, pg.Page)
+	rows, more, err := a.conv.Messages(c.UserContext(), serviceOf(c), param(c, "Sid"), desc, pg.Page)
 	if err != nil {
 		return err
 	}
@@ -482,7 +482,7 @@ func (a *restAPI) listMessages(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	list := a.scopeURL(c, "/Conversations/"+c.Params("Sid")+"/Messages")
+	list := a.scopeURL(c, "/Conversations/"+param(c, "Sid")+"/Messages")
 	return c.JSON(fiber.Map{"messages": out, "meta": meta(c, list, "messages", pg, more)})
 }
 
@@ -519,7 +519,7 @@ func (a *restAPI) listReceipts(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rows, more, err := a.conv.Receipts(c.UserContext(), serviceOf(c), c.Params("Sid"), c.Params("Message"), pg.Page)
+	rows, more, err := a.conv.Receipts(c.UserContext(), serviceOf(c), param(c, "Sid"), param(c, "Message"), pg.Page)
 	if err != nil {
 		return err
 	}
@@ -527,12 +527,12 @@ func (a *restAPI) listReceipts(c *fiber.Ctx) error {
 	for i, r := range rows {
 		out[i] = a.receiptJSON(c, r)
 	}
-	list := a.scopeURL(c, "/Conversations/"+c.Params("Sid")+"/Messages/"+c.Params("Message")+"/Receipts")
+	list := a.scopeURL(c, "/Conversations/"+param(c, "Sid")+"/Messages/"+param(c, "Message")+"/Receipts")
 	return c.JSON(fiber.Map{"delivery_receipts": out, "meta": meta(c, list, "delivery_receipts", pg, more)})
 }
 
 func (a *restAPI) fetchReceipt(c *fiber.Ctx) error {
-	r, err := a.conv.Receipt(c.UserContext(), serviceOf(c), c.Params("Sid"), c.Params("Message"), c.Params("Receipt"))
+	r, err := a.conv.Receipt(c.UserContext(), serviceOf(c), param(c, "Sid"), param(c, "Message"), param(c, "Receipt"))
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func TestWholeConversationLifecycleWithOnlyTwilioGo(t *testing.T) {
 				author = "+15551234567"
 			}
 			m, err := tw.CreateConversationMessage(*c.Sid, (&conv.CreateConversationMessageParams{}).
-				SetAuthor(author).SetBody(fmt.Sprint("message ", i)).SetAttributes(`{"n":` + fmt.Sprint(i) + `}`))
+				SetAuthor(author).SetBody(fmt.Sprint("message ", i)).SetAttributes(`{"n":`+fmt.Sprint(i)+`}`))
 			if err != nil {
 				t.Fatal(err)
 			}

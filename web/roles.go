@@ -38,7 +38,7 @@ func (a *restAPI) createRole(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) fetchRole(c *fiber.Ctx) error {
-	r, err := a.conv.Role(c.UserContext(), serviceOf(c), c.Params("Role"))
+	r, err := a.conv.Role(c.UserContext(), serviceOf(c), param(c, "Role"))
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func (a *restAPI) fetchRole(c *fiber.Ctx) error {
 
 func (a *restAPI) updateRole(c *fiber.Ctx) error {
 	perms, _ := form{c}.strs("Permission")
-	r, err := a.conv.UpdateRole(c.UserContext(), serviceOf(c), c.Params("Role"), perms)
+	r, err := a.conv.UpdateRole(c.UserContext(), serviceOf(c), param(c, "Role"), perms)
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func (a *restAPI) updateRole(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) deleteRole(c *fiber.Ctx) error {
-	if err := a.conv.DeleteRole(c.UserContext(), serviceOf(c), c.Params("Role")); err != nil {
+	if err := a.conv.DeleteRole(c.UserContext(), serviceOf(c), param(c, "Role")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -40,9 +40,7 @@ func New(d Deps) *fiber.App {
 	}
 	app := fiber.New(fiber.Config{
 		DisableStartupMessage: true,
-		// Path parameters may be natural keys (unique names, identities, addresses).
-		UnescapePath: true,
-		ErrorHandler: errorHandler(d.Log),
+		ErrorHandler:          errorHandler(d.Log),
 		// Largest legitimate body: a 32 KB message body, form-encoded (up to ×3).
 		BodyLimit:    1 << 20,
 		ReadTimeout:  30 * time.Second,

@@ -87,7 +87,7 @@ func (a *restAPI) createService(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) fetchService(c *fiber.Ctx) error {
-	s, err := a.conv.ResolveService(c.UserContext(), c.Params("ServiceSid"))
+	s, err := a.conv.ResolveService(c.UserContext(), param(c, "ServiceSid"))
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func (a *restAPI) fetchService(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) deleteService(c *fiber.Ctx) error {
-	if err := a.conv.DeleteService(c.UserContext(), c.Params("ServiceSid")); err != nil {
+	if err := a.conv.DeleteService(c.UserContext(), param(c, "ServiceSid")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

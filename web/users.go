@@ -34,7 +34,7 @@ func (a *restAPI) userJSON(c *fiber.Ctx, u conversations.User) userJSON {
 
 // userKey is the path's user: a SID, or an identity, which may hold a "+"
 // (phone numbers, plus-addressed emails).
-func userKey(c *fiber.Ctx) string { return plusSafeParam(c, "User") }
+func userKey(c *fiber.Ctx) string { return param(c, "User") }
 
 func userParams(c *fiber.Ctx) conversations.UserParams {
 	f := form{c}
@@ -142,7 +142,7 @@ func (a *restAPI) listUserConversations(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) fetchUserConversation(c *fiber.Ctx) error {
-	uc, err := a.conv.UserConversation(c.UserContext(), serviceOf(c), userKey(c), c.Params("Conversation"))
+	uc, err := a.conv.UserConversation(c.UserContext(), serviceOf(c), userKey(c), param(c, "Conversation"))
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func (a *restAPI) updateUserConversation(c *fiber.Ctx) error {
 	if p.LastReadTimestamp, err = f.date("LastReadTimestamp"); err != nil {
 		return err
 	}
-	uc, err := a.conv.UpdateUserConversation(c.UserContext(), serviceOf(c), userKey(c), c.Params("Conversation"), p)
+	uc, err := a.conv.UpdateUserConversation(c.UserContext(), serviceOf(c), userKey(c), param(c, "Conversation"), p)
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func (a *restAPI) updateUserConversation(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) deleteUserConversation(c *fiber.Ctx) error {
-	if err := a.conv.LeaveConversation(c.UserContext(), serviceOf(c), userKey(c), c.Params("Conversation"), sourceAPI); err != nil {
+	if err := a.conv.LeaveConversation(c.UserContext(), serviceOf(c), userKey(c), param(c, "Conversation"), sourceAPI); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

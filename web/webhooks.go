@@ -69,7 +69,7 @@ func (a *restAPI) createConversationWebhook(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	w, err := a.conv.CreateConversationWebhook(c.UserContext(), serviceOf(c), c.Params("Sid"), p)
+	w, err := a.conv.CreateConversationWebhook(c.UserContext(), serviceOf(c), param(c, "Sid"), p)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func (a *restAPI) createConversationWebhook(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) fetchConversationWebhook(c *fiber.Ctx) error {
-	w, err := a.conv.ConversationWebhook(c.UserContext(), serviceOf(c), c.Params("Sid"), c.Params("Webhook"))
+	w, err := a.conv.ConversationWebhook(c.UserContext(), serviceOf(c), param(c, "Sid"), param(c, "Webhook"))
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (a *restAPI) updateConversationWebhook(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	w, err := a.conv.UpdateConversationWebhook(c.UserContext(), serviceOf(c), c.Params("Sid"), c.Params("Webhook"), p)
+	w, err := a.conv.UpdateConversationWebhook(c.UserContext(), serviceOf(c), param(c, "Sid"), param(c, "Webhook"), p)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (a *restAPI) updateConversationWebhook(c *fiber.Ctx) error {
 }
 
 func (a *restAPI) deleteConversationWebhook(c *fiber.Ctx) error {
-	if err := a.conv.DeleteConversationWebhook(c.UserContext(), serviceOf(c), c.Params("Sid"), c.Params("Webhook")); err != nil {
+	if err := a.conv.DeleteConversationWebhook(c.UserContext(), serviceOf(c), param(c, "Sid"), param(c, "Webhook")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -108,7 +108,7 @@ func (a *restAPI) listConversationWebhooks(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rows, more, err := a.conv.ConversationWebhooks(c.UserContext(), serviceOf(c), c.Params("Sid"), pg.Page)
+	rows, more, err := a.conv.ConversationWebhooks(c.UserContext(), serviceOf(c), param(c, "Sid"), pg.Page)
 	if err != nil {
 		return err
 	}
@@ -116,6 +116,6 @@ func (a *restAPI) listConversationWebhooks(c *fiber.Ctx) error {
 	for i, w := range rows {
 		out[i] = a.conversationWebhookJSON(c, w)
 	}
-	list := a.scopeURL(c, "/Conversations/"+c.Params("Sid")+"/Webhooks")
+	list := a.scopeURL(c, "/Conversations/"+param(c, "Sid")+"/Webhooks")
 	return c.JSON(fiber.Map{"webhooks": out, "meta": meta(c, list, "webhooks", pg, more)})
 }
