@@ -80,7 +80,7 @@ func (p *ConversationParams) validate(creating bool) error {
 	if err := checkAttributes(p.Attributes, MaxConversationAttrs); err != nil {
 		return err
 	}
-	if p.MessagingServiceSid != nil && *p.MessagingServiceSid != "" && !sid.Is(*p.MessagingServiceSid, "MG") {
+	if p.MessagingServiceSid != nil && *p.MessagingServiceSid != "" && !sid.Is(*p.MessagingServiceSid, sid.MessagingService) {
 		return errs.Invalidf("MessagingServiceSid must be a Messaging Service SID (MG…)")
 	}
 	if p.State != nil {

@@ -63,7 +63,7 @@ func (p *MessageParams) validate() error {
 	if err := checkLength("Subject", p.Subject, MaxSubject); err != nil {
 		return err
 	}
-	if p.ContentSid != nil && *p.ContentSid != "" && !sid.Is(*p.ContentSid, "HX") {
+	if p.ContentSid != nil && *p.ContentSid != "" && !sid.Is(*p.ContentSid, sid.ContentTemplate) {
 		return errs.Invalidf("ContentSid must be a Content template SID (HX…)")
 	}
 	if p.ContentVariables != nil && *p.ContentVariables != "" && !json.Valid([]byte(*p.ContentVariables)) {

@@ -365,7 +365,7 @@ func (p ConfigurationParams) validate() error {
 	if p.DefaultChatServiceSid != nil && !sid.Is(*p.DefaultChatServiceSid, sid.Service) {
 		return errs.Invalidf("DefaultChatServiceSid must be a Conversation Service SID (IS…)")
 	}
-	if p.DefaultMessagingServiceSid != nil && *p.DefaultMessagingServiceSid != "" && !sid.Is(*p.DefaultMessagingServiceSid, "MG") {
+	if p.DefaultMessagingServiceSid != nil && *p.DefaultMessagingServiceSid != "" && !sid.Is(*p.DefaultMessagingServiceSid, sid.MessagingService) {
 		return errs.Invalidf("DefaultMessagingServiceSid must be a Messaging Service SID (MG…)")
 	}
 	if p.DefaultInactiveTimer != nil {

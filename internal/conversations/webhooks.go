@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/errs"
@@ -119,7 +118,7 @@ func httpMethod(param, v string) (string, error) {
 
 // checkFlowSid accepts a Studio flow SID.
 func checkFlowSid(param, v string) error {
-	if !sid.Is(v, "FW") {
+	if !sid.Is(v, sid.StudioFlow) {
 		return errs.Invalidf("%s must be a Studio Flow SID (FW…), got %q", param, v)
 	}
 	return nil
@@ -195,17 +194,6 @@ func (w *ConversationWebhook) checkTarget() error {
 		}
 	}
 	return nil
-}
-
-// lockRows returns a query of tx that locks the rows it reads until tx ends
-// (strength UPDATE or SHARE), so a check on them holds until the write that
-// depends on it. Only Postgres needs it: SQLite transactions are immediate
-// and so already one at a time.
-func lockRows(tx *db.Tx, strength string) *gorm.DB {
-	if tx.Dialect() == db.Postgres {
-		return tx.Clauses(clause.Locking{Strength: strength})
-	}
-	return tx.DB
 }
 
 // CreateConversationWebhook attaches a webhook to an open conversation,

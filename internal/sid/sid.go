@@ -21,6 +21,9 @@ const (
 	ConversationWebhook = "WH"
 	AddressConfig       = "IG"
 	Media               = "ME"
+	StudioFlow          = "FW"
+	MessagingService    = "MG"
+	ContentTemplate     = "HX"
 
 	Workspace     = "WS"
 	Worker        = "WK"
