@@ -144,7 +144,9 @@ func (e *Engine) Services(ctx context.Context, p Page) ([]Service, bool, error) 
 func (e *Engine) DeleteService(ctx context.Context, serviceSid string) error {
 	err := e.write(ctx, func(tx *db.Tx) error {
 		var svc Service
-		res := tx.Where("sid = ?", serviceSid).Limit(1).Find(&svc)
+		// The exclusive lock waits out address configurations being pointed
+		// at this service (they take a share lock), so the check below holds.
+		res := lockRows(tx, "UPDATE").Where("sid = ?", serviceSid).Limit(1).Find(&svc)
 		if res.Error != nil {
 			return res.Error
 		}
