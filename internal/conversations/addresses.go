@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/errs"
+	"github.com/switchboardhq/switchboard/internal/events"
 	"github.com/switchboardhq/switchboard/internal/sid"
 )
 
@@ -230,7 +231,10 @@ func (e *Engine) CreateAddressConfiguration(ctx context.Context, p AddressConfig
 		if err := e.applyAutoCreation(tx, &a, p); err != nil {
 			return err
 		}
-		return tx.Create(&a).Error
+		if err := tx.Create(&a).Error; err != nil {
+			return err
+		}
+		return publish(tx, events.Event{Type: events.AddressConfigurationAdded, Sid: a.Sid})
 	})
 	if db.IsUniqueViolation(err) {
 		return a, errs.E(errs.Conflict, errs.CodeInvalidParam, "An address configuration for %s already exists; update or delete it instead", a.Address)
@@ -312,7 +316,10 @@ func (e *Engine) UpdateAddressConfiguration(ctx context.Context, key string, p A
 			return err
 		}
 		a.DateUpdated = e.now()
-		return tx.Model(&a).Select("*").Omit("sid", "type", "address", "address_country", "date_created").Updates(&a).Error
+		if err := tx.Model(&a).Select("*").Omit("sid", "type", "address", "address_country", "date_created").Updates(&a).Error; err != nil {
+			return err
+		}
+		return publish(tx, events.Event{Type: events.AddressConfigurationUpdated, Sid: a.Sid})
 	})
 	return a, errs.Wrap(err, "address configuration")
 }
@@ -325,6 +332,9 @@ func (e *Engine) DeleteAddressConfiguration(ctx context.Context, key string) err
 		if err != nil {
 			return err
 		}
-		return tx.Delete(&a).Error
+		if err := tx.Delete(&a).Error; err != nil {
+			return err
+		}
+		return publish(tx, events.Event{Type: events.AddressConfigurationRemoved, Sid: a.Sid})
 	})
 }

@@ -236,7 +236,10 @@ func (e *Engine) CreateConversationWebhook(ctx context.Context, serviceSid, conv
 		w.ConversationSid = c.Sid
 		w.DateCreated = e.now()
 		w.DateUpdated = w.DateCreated
-		return tx.Create(&w).Error
+		if err := tx.Create(&w).Error; err != nil {
+			return err
+		}
+		return publish(tx, events.Event{Type: events.ConversationWebhookAdded, ServiceSid: c.ServiceSid, ConversationSid: c.Sid, Sid: w.Sid})
 	})
 	return w, errs.Wrap(err, "conversation webhook")
 }
@@ -304,7 +307,10 @@ func (e *Engine) UpdateConversationWebhook(ctx context.Context, serviceSid, conv
 			return err
 		}
 		w.DateUpdated = e.now()
-		return tx.Model(&w).Select("url", "method", "filters", "triggers", "flow_sid", "date_updated").Updates(&w).Error
+		if err := tx.Model(&w).Select("url", "method", "filters", "triggers", "flow_sid", "date_updated").Updates(&w).Error; err != nil {
+			return err
+		}
+		return publish(tx, events.Event{Type: events.ConversationWebhookUpdated, ServiceSid: c.ServiceSid, ConversationSid: c.Sid, Sid: w.Sid})
 	})
 	return w, errs.Wrap(err, "conversation webhook")
 }
@@ -320,6 +326,9 @@ func (e *Engine) DeleteConversationWebhook(ctx context.Context, serviceSid, conv
 		if err != nil {
 			return err
 		}
-		return tx.Delete(&w).Error
+		if err := tx.Delete(&w).Error; err != nil {
+			return err
+		}
+		return publish(tx, events.Event{Type: events.ConversationWebhookRemoved, ServiceSid: c.ServiceSid, ConversationSid: c.Sid, Sid: w.Sid})
 	})
 }

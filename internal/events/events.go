@@ -46,6 +46,13 @@ const (
 	RoleAdded            Type = "roleAdded"
 	RoleUpdated          Type = "roleUpdated"
 	RoleRemoved          Type = "roleRemoved"
+
+	AddressConfigurationAdded   Type = "addressConfigurationAdded"
+	AddressConfigurationUpdated Type = "addressConfigurationUpdated"
+	AddressConfigurationRemoved Type = "addressConfigurationRemoved"
+	ConversationWebhookAdded    Type = "conversationWebhookAdded"
+	ConversationWebhookUpdated  Type = "conversationWebhookUpdated"
+	ConversationWebhookRemoved  Type = "conversationWebhookRemoved"
 )
 
 // Event is a small reference to a change; subscribers load what they need.
