@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/conversations"
 	"github.com/switchboardhq/switchboard/internal/errs"
 )
@@ -18,6 +19,7 @@ import (
 // restAPI holds the Twilio-compatible REST handlers.
 type restAPI struct {
 	conv      *conversations.Engine
+	tr        *taskrouter.Engine
 	publicURL string
 }
 

@@ -9,7 +9,7 @@ func addRoutes(app *fiber.App, d Deps) {
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", handleReady(d))
 
-	api := &restAPI{conv: d.Conversations, publicURL: d.PublicURL}
+	api := &restAPI{conv: d.Conversations, tr: d.TaskRouter, publicURL: d.PublicURL}
 	app.Get("/", api.handleHome(d.Dev))
 	app.Use("/static", staticFiles())
 
@@ -17,4 +17,5 @@ func addRoutes(app *fiber.App, d Deps) {
 	api.addAccountRoutes(v1)
 	api.addAddressConfigurationRoutes(v1)
 	api.addConversationRoutes(v1)
+	api.addTaskRouterRoutes(v1)
 }

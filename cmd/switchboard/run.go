@@ -13,10 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/conversations"
 	"github.com/switchboardhq/switchboard/internal/db"
-	"github.com/switchboardhq/switchboard/internal/events"
 	"github.com/switchboardhq/switchboard/internal/jobs"
 	"github.com/switchboardhq/switchboard/web"
 )
@@ -150,6 +150,10 @@ func openDB(ctx context.Context, cfg config, log *slog.Logger) (*db.DB, error) {
 		d.Close()
 		return nil, err
 	}
+	if err := taskrouter.Bootstrap(ctx, d, acct.Sid); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -196,20 +200,22 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	bus := events.NewBus(runCtx, d, log)
 	engine := conversations.New(d, acct.Sid)
+	tr := taskrouter.New(d, acct.Sid)
 	runner := jobs.NewRunner(d, log)
 	engine.RegisterJobs(runner)
+	tr.RegisterJobs(runner)
+	router := taskrouter.NewRouter(tr, log)
 
 	app := web.New(web.Deps{
-		Log: log, Accounts: accounts, Conversations: engine, Ready: d.Ping, PublicURL: cfg.PublicURL, Dev: cfg.Dev,
+		Log: log, Accounts: accounts, Conversations: engine, TaskRouter: tr, Ready: d.Ping, PublicURL: cfg.PublicURL, Dev: cfg.Dev,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
 	go runner.Run(runCtx)
-	_ = bus
+	go router.Run(runCtx)
 
 	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "Switchboard is listening on %s\n", url)

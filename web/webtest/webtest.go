@@ -13,6 +13,7 @@ import (
 	"github.com/twilio/twilio-go"
 	twclient "github.com/twilio/twilio-go/client"
 
+	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/conversations"
 	"github.com/switchboardhq/switchboard/internal/db"
@@ -24,6 +25,7 @@ type Server struct {
 	URL        string
 	DB         *db.DB
 	Engine     *conversations.Engine
+	TaskRouter *taskrouter.Engine
 	AccountSid string
 	AuthToken  string
 	// Twilio is twilio-go authenticated with the account's auth token.
@@ -42,15 +44,19 @@ func Start(t testing.TB, d *db.DB) *Server {
 	if err := conversations.Bootstrap(ctx, d, acct.Sid); err != nil {
 		t.Fatal(err)
 	}
+	if err := taskrouter.Bootstrap(ctx, d, acct.Sid); err != nil {
+		t.Fatal(err)
+	}
 	engine := conversations.New(d, acct.Sid)
-	app := web.New(web.Deps{Log: slog.New(slog.DiscardHandler), Accounts: accounts, Conversations: engine, Ready: d.Ping})
+	tr := taskrouter.New(d, acct.Sid)
+	app := web.New(web.Deps{Log: slog.New(slog.DiscardHandler), Accounts: accounts, Conversations: engine, TaskRouter: tr, Ready: d.Ping})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.Shutdown() })
-	s := &Server{URL: "http://" + ln.Addr().String(), DB: d, Engine: engine, AccountSid: acct.Sid, AuthToken: acct.AuthToken}
+	s := &Server{URL: "http://" + ln.Addr().String(), DB: d, Engine: engine, TaskRouter: tr, AccountSid: acct.Sid, AuthToken: acct.AuthToken}
 	s.Twilio = s.Client(acct.Sid, acct.AuthToken)
 	return s
 }

@@ -1,0 +1,32 @@
+package taskrouter
+
+import (
+	"encoding/json"
+
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/sid"
+)
+
+// routingChannel carries "something changed, route again" wake-ups for a
+// workspace to the router, on whichever node leads.
+const routingChannel = "switchboard_routing"
+
+// wake asks the router to run a pass over the workspace once tx commits.
+func wake(tx *db.Tx, workspaceSid string) error { return tx.Notify(routingChannel, workspaceSid) }
+
+// record appends ev to the workspace's event history inside tx.
+func (e *Engine) record(tx *db.Tx, ev Event, data map[string]any) error {
+	ev.Sid = sid.New(sid.Event)
+	if ev.EventDate.IsZero() {
+		ev.EventDate = e.now()
+	}
+	ev.EventData = "{}"
+	if data != nil {
+		b, err := json.Marshal(data)
+		if err != nil {
+			return err
+		}
+		ev.EventData = string(b)
+	}
+	return tx.Create(&ev).Error
+}

@@ -1,0 +1,758 @@
+package taskrouter
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/switchboardhq/switchboard/interactions/expr"
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/errs"
+	"github.com/switchboardhq/switchboard/internal/jobs"
+	"github.com/switchboardhq/switchboard/internal/sid"
+)
+
+// jobTargetTimeout wakes the router when a task's workflow target times out.
+const jobTargetTimeout = "taskrouter.target-timeout"
+
+// maxTasksPerPass bounds one routing pass; the next wake-up continues.
+const maxTasksPerPass = 2000
+
+// Router offers waiting tasks to eligible workers. It is event-driven: every
+// change that can make an offer possible wakes it through the database's
+// notifications; a periodic reconcile is only a backstop.
+type Router struct {
+	e   *Engine
+	log *slog.Logger
+	// Reconcile is how often the router routes every workspace regardless
+	// of wake-ups.
+	Reconcile time.Duration
+
+	mu    sync.Mutex // one pass at a time on this node
+	plans map[string]cachedPlan
+	queue map[string]cachedQueue
+
+	wakeMu  sync.Mutex
+	pending map[string]bool
+	signal  chan struct{}
+}
+
+type cachedPlan struct {
+	updated time.Time
+	plan    workflowPlan
+}
+
+type cachedQueue struct {
+	q      TaskQueue
+	target *expr.Expr
+}
+
+// NewRouter returns a router over the engine.
+func NewRouter(e *Engine, log *slog.Logger) *Router {
+	return &Router{e: e, log: log, Reconcile: 10 * time.Second, plans: map[string]cachedPlan{},
+		queue: map[string]cachedQueue{}, pending: map[string]bool{}, signal: make(chan struct{}, 1)}
+}
+
+// RegisterJobs tells the job runner how to run the task layer's jobs.
+func (e *Engine) RegisterJobs(r *jobs.Runner) {
+	r.Handle(jobReservationTimeout, e.runReservationTimeout)
+	r.Handle(jobTaskTTL, e.runTaskTTL)
+	r.Handle(jobTargetTimeout, func(ctx context.Context, workspaceSid string) error {
+		return e.write(ctx, func(tx *db.Tx) error { return wake(tx, workspaceSid) })
+	})
+}
+
+// Run routes while this node holds the routing lease (exactly one node
+// routes at a time), until ctx ends.
+func (r *Router) Run(ctx context.Context) {
+	r.e.db.Listen(ctx, routingChannel, func(workspaceSid string) {
+		r.wakeMu.Lock()
+		r.pending[workspaceSid] = true
+		r.wakeMu.Unlock()
+		select {
+		case r.signal <- struct{}{}:
+		default:
+		}
+	})
+	r.e.db.Lead(ctx, "router", func(ctx context.Context) {
+		r.log.Info("this node routes tasks")
+		r.loop(ctx)
+		r.log.Info("this node stopped routing tasks")
+	})
+}
+
+func (r *Router) loop(ctx context.Context) {
+	tick := time.NewTicker(r.Reconcile)
+	defer tick.Stop()
+	r.routeAll(ctx) // whatever happened while nobody led
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			r.routeAll(ctx)
+		case <-r.signal:
+			r.wakeMu.Lock()
+			woken := r.pending
+			r.pending = map[string]bool{}
+			r.wakeMu.Unlock()
+			for ws := range woken {
+				if _, err := r.RouteWorkspace(ctx, ws); err != nil && ctx.Err() == nil {
+					r.log.Error("routing", "workspace", ws, "err", err)
+				}
+			}
+		}
+	}
+}
+
+func (r *Router) routeAll(ctx context.Context) {
+	var sids []string
+	if err := r.e.read(ctx).Model(&Workspace{}).Pluck("sid", &sids).Error; err != nil {
+		r.log.Error("routing: list workspaces", "err", err)
+		return
+	}
+	for _, ws := range sids {
+		if _, err := r.RouteWorkspace(ctx, ws); err != nil && ctx.Err() == nil {
+			r.log.Error("routing", "workspace", ws, "err", err)
+		}
+	}
+}
+
+// candidate is a worker as one routing pass sees it.
+type candidate struct {
+	w        Worker
+	root     map[string]any // attributes plus sid, activity and channel state
+	channels map[string]*WorkerChannel
+	used     int // across channels, for single-task workspaces
+	tried    map[string]bool
+}
+
+// pass is the state of one routing pass over a workspace.
+type pass struct {
+	ws         Workspace
+	workers    []*candidate
+	byName     map[string]*candidate
+	bySid      map[string]*candidate
+	channels   map[string]string // task channel SID → unique name
+	activities map[string]Activity
+	now        time.Time
+}
+
+// RouteWorkspace runs one routing pass: each waiting task, by priority and
+// age, is offered to the best eligible workers its workflow step allows.
+// It returns how many reservations it made.
+func (r *Router) RouteWorkspace(ctx context.Context, workspaceSid string) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, tasks, err := r.load(ctx, workspaceSid)
+	if err != nil || len(tasks) == 0 {
+		return 0, err
+	}
+	made := 0
+	for i := range tasks {
+		n, err := r.routeTask(ctx, p, &tasks[i])
+		if err != nil {
+			if ctx.Err() != nil {
+				return made, err
+			}
+			// One task's trouble must not stall the queue behind it.
+			r.log.Error("routing task", "task", tasks[i].Sid, "err", err)
+			continue
+		}
+		made += n
+	}
+	return made, nil
+}
+
+func (r *Router) load(ctx context.Context, workspaceSid string) (*pass, []Task, error) {
+	q := r.e.read(ctx)
+	ws, err := r.e.findWorkspace(q, workspaceSid)
+	if err != nil {
+		return nil, nil, err
+	}
+	var tasks []Task
+	if err := q.Where("workspace_sid = ? AND assignment_status IN ?", workspaceSid, []string{TaskPending, TaskReserved}).
+		Order("priority DESC, virtual_start_time, sid").Limit(maxTasksPerPass).Find(&tasks).Error; err != nil {
+		return nil, nil, err
+	}
+	if len(tasks) == 0 {
+		return nil, nil, nil
+	}
+	p := &pass{ws: ws, byName: map[string]*candidate{}, bySid: map[string]*candidate{}, channels: map[string]string{},
+		activities: map[string]Activity{}, now: r.e.now()}
+	var tcs []TaskChannel
+	if err := q.Where("workspace_sid = ?", workspaceSid).Find(&tcs).Error; err != nil {
+		return nil, nil, err
+	}
+	for _, tc := range tcs {
+		p.channels[tc.Sid] = tc.UniqueName
+	}
+	var acts []Activity
+	if err := q.Where("workspace_sid = ?", workspaceSid).Find(&acts).Error; err != nil {
+		return nil, nil, err
+	}
+	for _, a := range acts {
+		p.activities[a.Sid] = a
+	}
+	var workers []Worker
+	if err := q.Where("workspace_sid = ?", workspaceSid).Find(&workers).Error; err != nil {
+		return nil, nil, err
+	}
+	var wcs []WorkerChannel
+	if err := q.Where("workspace_sid = ?", workspaceSid).Find(&wcs).Error; err != nil {
+		return nil, nil, err
+	}
+	for i := range workers {
+		c := &candidate{w: workers[i], channels: map[string]*WorkerChannel{}}
+		p.workers = append(p.workers, c)
+		p.bySid[c.w.Sid] = c
+		p.byName[c.w.FriendlyName] = c
+	}
+	for i := range wcs {
+		if c := p.bySid[wcs[i].WorkerSid]; c != nil {
+			c.channels[wcs[i].TaskChannelSid] = &wcs[i]
+			c.used += wcs[i].Used
+		}
+	}
+	for _, c := range p.workers {
+		c.root = p.workerRoot(c)
+	}
+	return p, tasks, nil
+}
+
+// workerRoot is what expressions see of a worker: its attributes, plus sid,
+// friendly_name, activity and per-channel capacity under worker.channel.
+func (p *pass) workerRoot(c *candidate) map[string]any {
+	root := map[string]any{}
+	_ = json.Unmarshal([]byte(c.w.Attributes), &root) // validated on write
+	if root == nil {
+		root = map[string]any{}
+	}
+	channels := map[string]any{}
+	for tcSid, wc := range c.channels {
+		pct := 0
+		if wc.Capacity > 0 {
+			pct = max(0, (wc.Capacity-wc.Used)*100/wc.Capacity)
+		}
+		channels[p.channels[tcSid]] = map[string]any{"configured_capacity": wc.Capacity, "assigned_tasks": wc.Assigned,
+			"available": wc.Available, "available_capacity_percentage": pct}
+	}
+	act := p.activities[c.w.ActivitySid]
+	for k, v := range map[string]any{"sid": c.w.Sid, "friendly_name": c.w.FriendlyName, "activity_sid": act.Sid,
+		"activity_name": act.FriendlyName, "available": c.w.Available, "channel": channels} {
+		if _, taken := root[k]; !taken || k == "channel" {
+			root[k] = v
+		}
+	}
+	return root
+}
+
+// hasRoom reports whether c can take one more task on the channel.
+func (p *pass) hasRoom(c *candidate, channelSid string, ignoreCapacity bool) bool {
+	if !c.w.Available {
+		return false
+	}
+	wc := c.channels[channelSid]
+	if wc == nil || !wc.Available {
+		return false
+	}
+	if ignoreCapacity {
+		return true
+	}
+	if !p.ws.MultiTaskEnabled && c.used > 0 {
+		return false
+	}
+	return wc.Used < wc.Capacity
+}
+
+// step is where a task is in its routing: a queue and the target narrowing it.
+type step struct {
+	queue    *cachedQueue
+	target   *targetPlan // nil for a plain queue or worker routing target
+	worker   string      // a worker routing target
+	timeout  int         // reservation timeout, seconds
+	priority *int64
+}
+
+func (r *Router) routeTask(ctx context.Context, p *pass, t *Task) (int, error) {
+	attrs := map[string]any{}
+	_ = json.Unmarshal([]byte(t.Attributes), &attrs)
+	for range 16 { // bounded: each skip moves one target on
+		st, err := r.currentStep(ctx, p, t, attrs)
+		if err != nil || st == nil {
+			return 0, err
+		}
+		live, err := r.liveOffers(ctx, t.Sid)
+		if err != nil {
+			return 0, err
+		}
+		maxReserved := 1
+		if st.queue != nil {
+			maxReserved = st.queue.q.MaxReservedWorkers
+		}
+		if live >= maxReserved {
+			return 0, nil
+		}
+		cands, err := r.candidates(ctx, p, t, attrs, st)
+		if err != nil {
+			return 0, err
+		}
+		if len(cands) == 0 {
+			if st.target != nil && st.target.skipIf != nil && st.target.skipIf.Eval(p.skipVars(st, t, attrs)) {
+				if err := r.advance(ctx, p, t, "workflow.skipped"); err != nil {
+					return 0, err
+				}
+				continue
+			}
+			return 0, nil
+		}
+		made := 0
+		for _, c := range cands {
+			if live+made >= maxReserved {
+				break
+			}
+			ok, err := r.reserve(ctx, p, t, c, st)
+			if err != nil {
+				return made, err
+			}
+			if ok {
+				made++
+			}
+		}
+		return made, nil
+	}
+	return 0, nil
+}
+
+func (r *Router) liveOffers(ctx context.Context, taskSid string) (int, error) {
+	var n int64
+	err := r.e.read(ctx).Model(&Reservation{}).Where("task_sid = ? AND reservation_status = ?", taskSid, ReservationPending).Count(&n).Error
+	return int(n), err
+}
+
+// currentStep returns the task's routing step, entering the workflow or the
+// next target first when needed. nil means the task cannot be routed now.
+func (r *Router) currentStep(ctx context.Context, p *pass, t *Task, attrs map[string]any) (*step, error) {
+	if sid.Is(t.RoutingTarget, sid.Worker) {
+		return &step{worker: t.RoutingTarget, timeout: 120}, nil
+	}
+	if sid.Is(t.RoutingTarget, sid.TaskQueue) {
+		q, err := r.queueFor(ctx, t.RoutingTarget)
+		if err != nil {
+			return nil, err
+		}
+		if t.TaskQueueSid == "" {
+			if err := r.enterTarget(ctx, p, t, 0, 0, q.q.Sid, nil, 0); err != nil {
+				return nil, err
+			}
+		}
+		return &step{queue: q, timeout: 120}, nil
+	}
+	wf, plan, err := r.planFor(ctx, t.WorkflowSid)
+	if err != nil {
+		return nil, err
+	}
+	if t.TargetEnteredAt == nil { // a new task: pick its filter
+		fi := -1
+		for i, f := range plan.filters {
+			if f.expr.Eval(attrs) {
+				fi = i
+				break
+			}
+		}
+		if fi < 0 && plan.defaultTarget == nil {
+			return nil, nil // no filter matches and no default: the task waits for an update
+		}
+		tp := targetAt(plan, fi, 0)
+		if err := r.enterTarget(ctx, p, t, fi, 0, tp.queue, tp.priority, tp.timeout); err != nil {
+			return nil, err
+		}
+	}
+	// Move past targets whose time is up.
+	for t.AssignmentStatus == TaskPending || t.AssignmentStatus == TaskReserved {
+		tp := targetAt(plan, t.FilterIndex, t.TargetIndex)
+		if tp == nil {
+			return nil, nil
+		}
+		if tp.timeout == 0 || p.now.Before(t.TargetEnteredAt.Add(time.Duration(tp.timeout)*time.Second)) {
+			q, err := r.queueFor(ctx, tp.queue)
+			if err != nil {
+				return nil, err
+			}
+			return &step{queue: q, target: tp, timeout: wf.TaskReservationTimeout, priority: tp.priority}, nil
+		}
+		if t.FilterIndex < 0 {
+			// The default filter's own timeout: stay there; nowhere else to go.
+			q, err := r.queueFor(ctx, tp.queue)
+			if err != nil {
+				return nil, err
+			}
+			return &step{queue: q, target: tp, timeout: wf.TaskReservationTimeout, priority: tp.priority}, nil
+		}
+		if err := r.advance(ctx, p, t, "workflow.timeout"); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// targetAt returns target ti of filter fi (fi < 0: the default filter).
+func targetAt(plan workflowPlan, fi, ti int) *targetPlan {
+	if fi < 0 {
+		if ti == 0 {
+			return plan.defaultTarget
+		}
+		return nil
+	}
+	if fi >= len(plan.filters) || ti >= len(plan.filters[fi].targets) {
+		return nil
+	}
+	return &plan.filters[fi].targets[ti]
+}
+
+// advance moves a task to its filter's next target, or to the default
+// filter after the last one.
+func (r *Router) advance(ctx context.Context, p *pass, t *Task, reason string) error {
+	_, plan, err := r.planFor(ctx, t.WorkflowSid)
+	if err != nil {
+		return err
+	}
+	fi, ti := t.FilterIndex, t.TargetIndex+1
+	if targetAt(plan, fi, ti) == nil {
+		fi, ti = -1, 0
+		if plan.defaultTarget == nil || t.FilterIndex < 0 {
+			// Nowhere further to go: stay on the last target, its timeout spent.
+			return nil
+		}
+	}
+	tp := targetAt(plan, fi, ti)
+	return r.enterTarget(ctx, p, t, fi, ti, tp.queue, tp.priority, tp.timeout, reason)
+}
+
+// enterTarget saves a task's move into a workflow target (or a routing
+// target queue), applying the target's priority and scheduling its timeout.
+func (r *Router) enterTarget(ctx context.Context, p *pass, t *Task, fi, ti int, queueSid string, priority *int64, timeout int, reasons ...string) error {
+	return r.e.write(ctx, func(tx *db.Tx) error {
+		if err := lockTask(tx, t.Sid); err != nil {
+			return err
+		}
+		var cur Task
+		if err := tx.Where("sid = ?", t.Sid).First(&cur).Error; err != nil {
+			return err
+		}
+		if cur.AssignmentStatus != TaskPending && cur.AssignmentStatus != TaskReserved {
+			*t = cur // it left the queue meanwhile; the caller sees the new status
+			return nil
+		}
+		now := p.now
+		from := cur.TaskQueueSid
+		cur.FilterIndex, cur.TargetIndex, cur.TargetEnteredAt, cur.DateUpdated = fi, ti, &now, now
+		if from != queueSid {
+			cur.TaskQueueSid, cur.TaskQueueEnteredDate = queueSid, &now
+		}
+		if priority != nil {
+			cur.Priority = *priority
+		}
+		if err := tx.Model(&cur).Select("filter_index", "target_index", "target_entered_at", "task_queue_sid",
+			"task_queue_entered_date", "priority", "date_updated").Updates(&cur).Error; err != nil {
+			return err
+		}
+		for _, reason := range reasons {
+			if err := r.e.record(tx, Event{WorkspaceSid: t.WorkspaceSid, EventType: reason, ResourceType: "workflow",
+				ResourceSid: t.WorkflowSid, TaskSid: t.Sid, WorkflowSid: t.WorkflowSid, TaskQueueSid: from}, nil); err != nil {
+				return err
+			}
+		}
+		evs := []string{"workflow.target-matched"}
+		if from != queueSid {
+			evs = append(evs, "task-queue.entered")
+			if from != "" {
+				evs = append(evs, "task-queue.moved")
+			}
+		}
+		for _, ev := range evs {
+			if err := r.e.record(tx, Event{WorkspaceSid: t.WorkspaceSid, EventType: ev, ResourceType: "task", ResourceSid: t.Sid,
+				TaskSid: t.Sid, WorkflowSid: t.WorkflowSid, TaskQueueSid: queueSid},
+				map[string]any{"filter_index": fi, "target_index": ti}); err != nil {
+				return err
+			}
+		}
+		if timeout > 0 {
+			if err := jobs.Enqueue(tx, jobTargetTimeout, t.WorkspaceSid, now.Add(time.Duration(timeout)*time.Second)); err != nil {
+				return err
+			}
+		}
+		*t = cur
+		return nil
+	})
+}
+
+// planFor returns a workflow and its compiled plan, cached until the
+// workflow changes.
+func (r *Router) planFor(ctx context.Context, workflowSid string) (Workflow, workflowPlan, error) {
+	var wf Workflow
+	if err := r.e.read(ctx).Where("sid = ?", workflowSid).First(&wf).Error; err != nil {
+		return wf, workflowPlan{}, errs.Wrap(err, "workflow "+workflowSid)
+	}
+	if c, ok := r.plans[wf.Sid]; ok && c.updated.Equal(wf.DateUpdated) {
+		return wf, c.plan, nil
+	}
+	plan, err := compileWorkflow(wf.Configuration, func(string) bool { return true })
+	if err != nil {
+		return wf, plan, fmt.Errorf("workflow %s no longer compiles: %w", wf.Sid, err)
+	}
+	r.plans[wf.Sid] = cachedPlan{updated: wf.DateUpdated, plan: plan}
+	return wf, plan, nil
+}
+
+// queueFor returns a queue with its parsed target expression, cached until
+// the queue changes.
+func (r *Router) queueFor(ctx context.Context, queueSid string) (*cachedQueue, error) {
+	var q TaskQueue
+	if err := r.e.read(ctx).Where("sid = ?", queueSid).First(&q).Error; err != nil {
+		return nil, errs.Wrap(err, "queue "+queueSid)
+	}
+	if c, ok := r.queue[q.Sid]; ok && c.q.DateUpdated.Equal(q.DateUpdated) {
+		return &c, nil
+	}
+	c := cachedQueue{q: q}
+	if q.TargetWorkers != "" {
+		x, err := expr.Parse(q.TargetWorkers)
+		if err != nil {
+			return nil, fmt.Errorf("queue %s target no longer parses: %w", q.Sid, err)
+		}
+		c.target = x
+	}
+	r.queue[q.Sid] = c
+	return &c, nil
+}
+
+// eligible reports whether c may work tasks of the step, capacity aside.
+func (p *pass) eligible(c *candidate, st *step, task map[string]any) bool {
+	if st.queue != nil && (st.queue.target == nil || !st.queue.target.Eval(c.root)) {
+		// An empty target expression means the queue's tasks just wait.
+		return false
+	}
+	if st.target != nil && st.target.expr != nil && !st.target.expr.Eval(map[string]any{"task": task, "worker": c.root}) {
+		return false
+	}
+	return true
+}
+
+// candidates lists the workers a task can be offered to now, best first.
+func (r *Router) candidates(ctx context.Context, p *pass, t *Task, attrs map[string]any, st *step) ([]*candidate, error) {
+	tried, err := r.triedWorkers(ctx, t.Sid)
+	if err != nil {
+		return nil, err
+	}
+	var pool []*candidate
+	switch {
+	case st.worker != "":
+		if c := p.bySid[st.worker]; c != nil {
+			pool = []*candidate{c}
+		}
+	case st.target != nil && st.target.knownWorker.set():
+		key, ok := st.target.knownWorker.resolve(attrs)
+		if !ok {
+			return nil, nil
+		}
+		c := p.bySid[key]
+		if st.target.knownWorker.byName {
+			c = p.byName[key]
+		}
+		if c != nil && p.eligible(c, st, attrs) {
+			pool = []*candidate{c}
+		}
+	default:
+		for _, c := range p.workers {
+			if p.eligible(c, st, attrs) {
+				pool = append(pool, c)
+			}
+		}
+	}
+	out := pool[:0:0]
+	for _, c := range pool {
+		if !tried[c.w.Sid] && p.hasRoom(c, t.TaskChannelSid, t.IgnoreCapacity && st.worker != "") {
+			out = append(out, c)
+		}
+	}
+	var orderBy []expr.OrderKey
+	if st.target != nil {
+		orderBy = st.target.orderBy
+	}
+	slices.SortStableFunc(out, func(a, b *candidate) int {
+		for _, k := range orderBy {
+			av, _ := expr.Lookup(map[string]any{"worker": a.root}, k.Path)
+			bv, _ := expr.Lookup(map[string]any{"worker": b.root}, k.Path)
+			if c := compareValues(av, bv); c != 0 {
+				if k.Desc {
+					return -c
+				}
+				return c
+			}
+		}
+		return compareIdle(a, b)
+	})
+	return out, nil
+}
+
+// compareIdle orders the longest-idle worker first: never reserved, then
+// the oldest last reservation, then the oldest status change.
+func compareIdle(a, b *candidate) int {
+	switch {
+	case a.w.LastReservedAt == nil && b.w.LastReservedAt != nil:
+		return -1
+	case a.w.LastReservedAt != nil && b.w.LastReservedAt == nil:
+		return 1
+	case a.w.LastReservedAt != nil && !a.w.LastReservedAt.Equal(*b.w.LastReservedAt):
+		return a.w.LastReservedAt.Compare(*b.w.LastReservedAt)
+	}
+	if c := a.w.DateStatusChanged.Compare(b.w.DateStatusChanged); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.w.Sid, b.w.Sid)
+}
+
+// compareValues orders order_by values: numbers numerically, strings
+// lexically, missing values last.
+func compareValues(a, b any) int {
+	switch av := a.(type) {
+	case float64:
+		if bv, ok := b.(float64); ok {
+			return cmp.Compare(av, bv)
+		}
+		return -1
+	case string:
+		if bv, ok := b.(string); ok {
+			return cmp.Compare(av, bv)
+		}
+		return -1
+	case bool:
+		if bv, ok := b.(bool); ok && av != bv {
+			if av {
+				return 1
+			}
+			return -1
+		}
+		return 0
+	}
+	if b == nil {
+		return 0
+	}
+	return 1
+}
+
+// triedWorkers are the workers this task was already offered to without
+// success: they are not offered it again.
+func (r *Router) triedWorkers(ctx context.Context, taskSid string) (map[string]bool, error) {
+	var sids []string
+	err := r.e.read(ctx).Model(&Reservation{}).Where("task_sid = ?", taskSid).Pluck("worker_sid", &sids).Error
+	out := make(map[string]bool, len(sids))
+	for _, s := range sids {
+		out[s] = true
+	}
+	return out, err
+}
+
+// skipVars are the variables a target's skip_if sees: how many of the
+// step's eligible workers are available, unavailable, and in each activity.
+func (p *pass) skipVars(st *step, t *Task, attrs map[string]any) map[string]any {
+	vars := map[string]any{"available": 0.0, "unavailable": 0.0}
+	for _, c := range p.workers {
+		if !p.eligible(c, st, attrs) {
+			continue
+		}
+		if c.w.Available {
+			vars["available"] = vars["available"].(float64) + 1
+		} else {
+			vars["unavailable"] = vars["unavailable"].(float64) + 1
+		}
+		n, _ := vars[c.w.ActivitySid].(float64)
+		vars[c.w.ActivitySid] = n + 1
+	}
+	return map[string]any{"workers": vars}
+}
+
+// reserve offers the task to one worker, in a transaction that re-checks
+// everything the snapshot assumed: the task still waits, the worker is still
+// available with room. It reports whether the offer was made.
+func (r *Router) reserve(ctx context.Context, p *pass, t *Task, c *candidate, st *step) (bool, error) {
+	var made bool
+	err := r.e.write(ctx, func(tx *db.Tx) error {
+		if err := lockTask(tx, t.Sid); err != nil {
+			return err
+		}
+		var cur Task
+		if err := tx.Where("sid = ?", t.Sid).First(&cur).Error; err != nil {
+			return err
+		}
+		if cur.AssignmentStatus != TaskPending && cur.AssignmentStatus != TaskReserved {
+			return nil
+		}
+		now := r.e.now()
+		guard := tx.Model(&WorkerChannel{}).Where("worker_sid = ? AND task_channel_sid = ? AND available = ?", c.w.Sid, t.TaskChannelSid, true).
+			Where("EXISTS (SELECT 1 FROM workers w WHERE w.sid = worker_channels.worker_sid AND w.available = ?)", true)
+		if !(t.IgnoreCapacity && st.worker != "") {
+			guard = guard.Where("used < capacity")
+		}
+		res := guard.Updates(map[string]any{"used": gorm.Expr("used + 1"), "date_updated": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return nil // the worker changed since the snapshot
+		}
+		timeout := st.timeout
+		if timeout <= 0 {
+			timeout = 120
+		}
+		rv := Reservation{Sid: sid.New(sid.Reservation), WorkspaceSid: t.WorkspaceSid, TaskSid: t.Sid, WorkerSid: c.w.Sid,
+			TaskChannelSid: t.TaskChannelSid, ReservationStatus: ReservationPending,
+			TimeoutAt: now.Add(time.Duration(timeout) * time.Second), DateCreated: now, DateUpdated: now}
+		if err := tx.Create(&rv).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&Task{}).Where("sid = ?", t.Sid).
+			Updates(map[string]any{"assignment_status": TaskReserved, "date_updated": now}).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&Worker{}).Where("sid = ?", c.w.Sid).Update("last_reserved_at", now).Error; err != nil {
+			return err
+		}
+		if err := jobs.Enqueue(tx, jobReservationTimeout, rv.Sid, rv.TimeoutAt); err != nil {
+			return err
+		}
+		if err := r.e.record(tx, Event{WorkspaceSid: t.WorkspaceSid, EventType: "reservation.created", ResourceType: "reservation",
+			ResourceSid: rv.Sid, ReservationSid: rv.Sid, TaskSid: t.Sid, WorkerSid: c.w.Sid, TaskQueueSid: cur.TaskQueueSid,
+			WorkflowSid: t.WorkflowSid, TaskChannel: p.channels[t.TaskChannelSid]}, nil); err != nil {
+			return err
+		}
+		if st.queue != nil && st.queue.q.ReservationActivitySid != "" {
+			w := c.w
+			if err := r.e.setWorkerActivity(tx, &w, st.queue.q.ReservationActivitySid, "queue reservation activity"); err != nil {
+				return err
+			}
+		}
+		made = true
+		return nil
+	})
+	if err != nil || !made {
+		return false, err
+	}
+	// Keep the snapshot honest for the rest of the pass.
+	now := r.e.now()
+	c.w.LastReservedAt = &now
+	if wc := c.channels[t.TaskChannelSid]; wc != nil {
+		wc.Used++
+	}
+	c.used++
+	t.AssignmentStatus = TaskReserved
+	return true, nil
+}
