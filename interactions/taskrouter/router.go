@@ -185,6 +185,11 @@ func (r *Router) load(ctx context.Context, workspaceSid string) (*pass, []Task, 
 	if len(tasks) == 0 {
 		return nil, nil, nil
 	}
+	var lifo []string
+	if err := q.Model(&TaskQueue{}).Where("workspace_sid = ? AND task_order = ?", workspaceSid, "LIFO").Pluck("sid", &lifo).Error; err != nil {
+		return nil, nil, err
+	}
+	sortForQueues(tasks, lifo)
 	p := &pass{ws: ws, byName: map[string]*candidate{}, bySid: map[string]*candidate{}, channels: map[string]string{},
 		activities: map[string]Activity{}, now: r.e.now()}
 	var tcs []TaskChannel
@@ -227,8 +232,25 @@ func (r *Router) load(ctx context.Context, workspaceSid string) (*pass, []Task, 
 	return p, tasks, nil
 }
 
+// sortForQueues orders tasks for routing: higher priority first, then by
+// age: oldest first, except between two tasks of the same LIFO queue.
+func sortForQueues(tasks []Task, lifoQueues []string) {
+	slices.SortStableFunc(tasks, func(a, b Task) int {
+		if c := cmp.Compare(b.Priority, a.Priority); c != 0 {
+			return c
+		}
+		c := a.VirtualStartTime.Compare(b.VirtualStartTime)
+		if a.TaskQueueSid != "" && a.TaskQueueSid == b.TaskQueueSid && slices.Contains(lifoQueues, a.TaskQueueSid) {
+			return -c
+		}
+		return c
+	})
+}
+
 // workerRoot is what expressions see of a worker: its attributes, plus sid,
-// friendly_name, activity and per-channel capacity under worker.channel.
+// friendly_name, activity and per-channel capacity under channel. A queue's
+// target_workers sees it as is and also under "worker" (worker.channel.chat…),
+// as a workflow target expression does.
 func (p *pass) workerRoot(c *candidate) map[string]any {
 	root := map[string]any{}
 	_ = json.Unmarshal([]byte(c.w.Attributes), &root) // validated on write
@@ -250,6 +272,9 @@ func (p *pass) workerRoot(c *candidate) map[string]any {
 		if _, taken := root[k]; !taken || k == "channel" {
 			root[k] = v
 		}
+	}
+	if _, taken := root["worker"]; !taken {
+		root["worker"] = root
 	}
 	return root
 }
