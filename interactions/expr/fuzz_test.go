@@ -83,3 +83,30 @@ func FuzzEval(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseOrderBy(f *testing.F) {
+	for _, s := range []string{"worker.level DESC, worker.english ASC", "a", "desc desc", "a[1] asc,b", "a,", "a b", "3 DESC", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		keys, err := ParseOrderBy(src)
+		if err != nil {
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("ParseOrderBy(%q) error is %T, want *SyntaxError", src, err)
+			}
+			if se.Pos < 1 || se.Pos > utf8.RuneCountInString(src)+1 {
+				t.Fatalf("ParseOrderBy(%q) error position %d is outside the input", src, se.Pos)
+			}
+			return
+		}
+		if len(keys) == 0 {
+			t.Fatalf("ParseOrderBy(%q) accepted no keys", src)
+		}
+		for _, k := range keys {
+			if len(k.Path) == 0 {
+				t.Fatalf("ParseOrderBy(%q) has an empty path", src)
+			}
+		}
+	})
+}
