@@ -18,10 +18,20 @@ import (
 
 // Engine is the TaskRouter of one account.
 type Engine struct {
-	db         *db.DB
-	accountSid string
-	now        func() time.Time
+	db          *db.DB
+	accountSid  string
+	now         func() time.Time
+	acceptHooks []AcceptHook
 }
+
+// AcceptHook runs inside the transaction that accepts a reservation, after
+// the task is assigned: what it does (adding the agent to the conversation)
+// happens together with the acceptance or not at all. An error refuses the
+// acceptance.
+type AcceptHook func(tx *db.Tx, r Reservation, t Task) error
+
+// OnAccepted registers an accept hook. Register hooks before serving.
+func (e *Engine) OnAccepted(h AcceptHook) { e.acceptHooks = append(e.acceptHooks, h) }
 
 // New returns the TaskRouter over d.
 func New(d *db.DB, accountSid string) *Engine {
@@ -47,7 +57,9 @@ func trimPage[T any](rows []T, p Page) ([]T, bool) {
 	return rows, false
 }
 
-func (e *Engine) write(ctx context.Context, fn func(tx *db.Tx) error) error { return e.db.InTx(ctx, fn) }
+func (e *Engine) write(ctx context.Context, fn func(tx *db.Tx) error) error {
+	return e.db.InTx(ctx, fn)
+}
 
 func (e *Engine) read(ctx context.Context) *gorm.DB { return e.db.Gorm.WithContext(ctx) }
 

@@ -218,6 +218,11 @@ func (e *Engine) acceptReservation(tx *db.Tx, r *Reservation) error {
 	if err := e.endPendingReservations(tx, &t, r.Sid, ReservationRescinded); err != nil {
 		return err
 	}
+	for _, h := range e.acceptHooks {
+		if err := h(tx, *r, t); err != nil {
+			return err
+		}
+	}
 	if err := e.record(tx, Event{WorkspaceSid: r.WorkspaceSid, EventType: "reservation.accepted", ResourceType: "reservation",
 		ResourceSid: r.Sid, ReservationSid: r.Sid, TaskSid: r.TaskSid, WorkerSid: r.WorkerSid, TaskQueueSid: t.TaskQueueSid}, nil); err != nil {
 		return err

@@ -14,7 +14,6 @@ import (
 
 	"github.com/switchboardhq/switchboard/interactions/expr"
 	"github.com/switchboardhq/switchboard/internal/db"
-	"github.com/switchboardhq/switchboard/internal/errs"
 	"github.com/switchboardhq/switchboard/internal/jobs"
 	"github.com/switchboardhq/switchboard/internal/sid"
 )
@@ -142,6 +141,10 @@ type pass struct {
 	bySid      map[string]*candidate
 	channels   map[string]string // task channel SID → unique name
 	activities map[string]Activity
+	workflows  map[string]Workflow
+	queues     map[string]TaskQueue
+	live       map[string]int             // task SID → pending offers
+	tried      map[string]map[string]bool // task SID → workers already offered it
 	now        time.Time
 }
 
@@ -191,7 +194,41 @@ func (r *Router) load(ctx context.Context, workspaceSid string) (*pass, []Task, 
 	}
 	sortForQueues(tasks, lifo)
 	p := &pass{ws: ws, byName: map[string]*candidate{}, bySid: map[string]*candidate{}, channels: map[string]string{},
-		activities: map[string]Activity{}, now: r.e.now()}
+		activities: map[string]Activity{}, workflows: map[string]Workflow{}, queues: map[string]TaskQueue{},
+		live: map[string]int{}, tried: map[string]map[string]bool{}, now: r.e.now()}
+	// Everything routing reads is loaded here, in a handful of queries, so a
+	// pass costs writes only for the offers it makes.
+	var wfs []Workflow
+	if err := q.Where("workspace_sid = ?", workspaceSid).Find(&wfs).Error; err != nil {
+		return nil, nil, err
+	}
+	for _, wf := range wfs {
+		p.workflows[wf.Sid] = wf
+	}
+	var queues []TaskQueue
+	if err := q.Where("workspace_sid = ?", workspaceSid).Find(&queues).Error; err != nil {
+		return nil, nil, err
+	}
+	for _, tq := range queues {
+		p.queues[tq.Sid] = tq
+	}
+	taskSids := make([]string, len(tasks))
+	for i := range tasks {
+		taskSids[i] = tasks[i].Sid
+	}
+	var offers []Reservation
+	if err := q.Select("task_sid", "worker_sid", "reservation_status").Where("task_sid IN ?", taskSids).Find(&offers).Error; err != nil {
+		return nil, nil, err
+	}
+	for _, o := range offers {
+		if p.tried[o.TaskSid] == nil {
+			p.tried[o.TaskSid] = map[string]bool{}
+		}
+		p.tried[o.TaskSid][o.WorkerSid] = true
+		if o.ReservationStatus == ReservationPending {
+			p.live[o.TaskSid]++
+		}
+	}
 	var tcs []TaskChannel
 	if err := q.Where("workspace_sid = ?", workspaceSid).Find(&tcs).Error; err != nil {
 		return nil, nil, err
@@ -314,10 +351,7 @@ func (r *Router) routeTask(ctx context.Context, p *pass, t *Task) (int, error) {
 		if err != nil || st == nil {
 			return 0, err
 		}
-		live, err := r.liveOffers(ctx, t.Sid)
-		if err != nil {
-			return 0, err
-		}
+		live := p.live[t.Sid]
 		maxReserved := 1
 		if st.queue != nil {
 			maxReserved = st.queue.q.MaxReservedWorkers
@@ -356,11 +390,6 @@ func (r *Router) routeTask(ctx context.Context, p *pass, t *Task) (int, error) {
 	return 0, nil
 }
 
-func (r *Router) liveOffers(ctx context.Context, taskSid string) (int, error) {
-	var n int64
-	err := r.e.read(ctx).Model(&Reservation{}).Where("task_sid = ? AND reservation_status = ?", taskSid, ReservationPending).Count(&n).Error
-	return int(n), err
-}
 
 // currentStep returns the task's routing step, entering the workflow or the
 // next target first when needed. nil means the task cannot be routed now.
@@ -369,7 +398,7 @@ func (r *Router) currentStep(ctx context.Context, p *pass, t *Task, attrs map[st
 		return &step{worker: t.RoutingTarget, timeout: 120}, nil
 	}
 	if sid.Is(t.RoutingTarget, sid.TaskQueue) {
-		q, err := r.queueFor(ctx, t.RoutingTarget)
+		q, err := r.queueFor(p, t.RoutingTarget)
 		if err != nil {
 			return nil, err
 		}
@@ -380,7 +409,7 @@ func (r *Router) currentStep(ctx context.Context, p *pass, t *Task, attrs map[st
 		}
 		return &step{queue: q, timeout: 120}, nil
 	}
-	wf, plan, err := r.planFor(ctx, t.WorkflowSid)
+	wf, plan, err := r.planFor(p, t.WorkflowSid)
 	if err != nil {
 		return nil, err
 	}
@@ -407,7 +436,7 @@ func (r *Router) currentStep(ctx context.Context, p *pass, t *Task, attrs map[st
 			return nil, nil
 		}
 		if tp.timeout == 0 || p.now.Before(t.TargetEnteredAt.Add(time.Duration(tp.timeout)*time.Second)) {
-			q, err := r.queueFor(ctx, tp.queue)
+			q, err := r.queueFor(p, tp.queue)
 			if err != nil {
 				return nil, err
 			}
@@ -415,7 +444,7 @@ func (r *Router) currentStep(ctx context.Context, p *pass, t *Task, attrs map[st
 		}
 		if t.FilterIndex < 0 {
 			// The default filter's own timeout: stay there; nowhere else to go.
-			q, err := r.queueFor(ctx, tp.queue)
+			q, err := r.queueFor(p, tp.queue)
 			if err != nil {
 				return nil, err
 			}
@@ -445,7 +474,7 @@ func targetAt(plan workflowPlan, fi, ti int) *targetPlan {
 // advance moves a task to its filter's next target, or to the default
 // filter after the last one.
 func (r *Router) advance(ctx context.Context, p *pass, t *Task, reason string) error {
-	_, plan, err := r.planFor(ctx, t.WorkflowSid)
+	_, plan, err := r.planFor(p, t.WorkflowSid)
 	if err != nil {
 		return err
 	}
@@ -519,12 +548,12 @@ func (r *Router) enterTarget(ctx context.Context, p *pass, t *Task, fi, ti int, 
 	})
 }
 
-// planFor returns a workflow and its compiled plan, cached until the
-// workflow changes.
-func (r *Router) planFor(ctx context.Context, workflowSid string) (Workflow, workflowPlan, error) {
-	var wf Workflow
-	if err := r.e.read(ctx).Where("sid = ?", workflowSid).First(&wf).Error; err != nil {
-		return wf, workflowPlan{}, errs.Wrap(err, "workflow "+workflowSid)
+// planFor returns a workflow of the pass and its compiled plan, cached
+// until the workflow changes.
+func (r *Router) planFor(p *pass, workflowSid string) (Workflow, workflowPlan, error) {
+	wf, ok := p.workflows[workflowSid]
+	if !ok {
+		return wf, workflowPlan{}, fmt.Errorf("workflow %s no longer exists", workflowSid)
 	}
 	if c, ok := r.plans[wf.Sid]; ok && c.updated.Equal(wf.DateUpdated) {
 		return wf, c.plan, nil
@@ -537,12 +566,12 @@ func (r *Router) planFor(ctx context.Context, workflowSid string) (Workflow, wor
 	return wf, plan, nil
 }
 
-// queueFor returns a queue with its parsed target expression, cached until
-// the queue changes.
-func (r *Router) queueFor(ctx context.Context, queueSid string) (*cachedQueue, error) {
-	var q TaskQueue
-	if err := r.e.read(ctx).Where("sid = ?", queueSid).First(&q).Error; err != nil {
-		return nil, errs.Wrap(err, "queue "+queueSid)
+// queueFor returns a queue of the pass with its parsed target expression,
+// cached until the queue changes.
+func (r *Router) queueFor(p *pass, queueSid string) (*cachedQueue, error) {
+	q, ok := p.queues[queueSid]
+	if !ok {
+		return nil, fmt.Errorf("queue %s no longer exists", queueSid)
 	}
 	if c, ok := r.queue[q.Sid]; ok && c.q.DateUpdated.Equal(q.DateUpdated) {
 		return &c, nil
@@ -573,10 +602,7 @@ func (p *pass) eligible(c *candidate, st *step, task map[string]any) bool {
 
 // candidates lists the workers a task can be offered to now, best first.
 func (r *Router) candidates(ctx context.Context, p *pass, t *Task, attrs map[string]any, st *step) ([]*candidate, error) {
-	tried, err := r.triedWorkers(ctx, t.Sid)
-	if err != nil {
-		return nil, err
-	}
+	tried := p.tried[t.Sid]
 	var pool []*candidate
 	switch {
 	case st.worker != "":
@@ -674,17 +700,6 @@ func compareValues(a, b any) int {
 	return 1
 }
 
-// triedWorkers are the workers this task was already offered to without
-// success: they are not offered it again.
-func (r *Router) triedWorkers(ctx context.Context, taskSid string) (map[string]bool, error) {
-	var sids []string
-	err := r.e.read(ctx).Model(&Reservation{}).Where("task_sid = ?", taskSid).Pluck("worker_sid", &sids).Error
-	out := make(map[string]bool, len(sids))
-	for _, s := range sids {
-		out[s] = true
-	}
-	return out, err
-}
 
 // skipVars are the variables a target's skip_if sees: how many of the
 // step's eligible workers are available, unavailable, and in each activity.
@@ -779,5 +794,10 @@ func (r *Router) reserve(ctx context.Context, p *pass, t *Task, c *candidate, st
 	}
 	c.used++
 	t.AssignmentStatus = TaskReserved
+	p.live[t.Sid]++
+	if p.tried[t.Sid] == nil {
+		p.tried[t.Sid] = map[string]bool{}
+	}
+	p.tried[t.Sid][c.w.Sid] = true
 	return true, nil
 }

@@ -60,10 +60,21 @@ const (
 
 // Engine is the conversations engine for one account.
 type Engine struct {
-	db         *db.DB
-	accountSid string
-	now        func() time.Time
+	db           *db.DB
+	accountSid   string
+	now          func() time.Time
+	messageHooks []MessageHook
 }
+
+// MessageHook runs inside the transaction that adds a message, so what it
+// writes (typically a durable job) commits or rolls back with the message.
+// It lets layers above the engine react to messages without the engine
+// knowing them.
+type MessageHook func(tx *db.Tx, c Conversation, m Message) error
+
+// OnMessageAdded registers a hook for every new message. Register hooks
+// before serving; they are not safe to add concurrently with writes.
+func (e *Engine) OnMessageAdded(h MessageHook) { e.messageHooks = append(e.messageHooks, h) }
 
 // New returns the engine over d for the given account.
 func New(d *db.DB, accountSid string) *Engine {

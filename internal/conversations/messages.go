@@ -153,6 +153,11 @@ func (e *Engine) addMessage(tx *db.Tx, c Conversation, p MessageParams) (Message
 			return m, err
 		}
 	}
+	for _, h := range e.messageHooks {
+		if err := h(tx, c, m); err != nil {
+			return m, err
+		}
+	}
 	idx := m.Index
 	return m, publish(tx, events.Event{Type: events.MessageAdded, ServiceSid: c.ServiceSid, ConversationSid: c.Sid,
 		Sid: m.Sid, Index: &idx, Source: p.Source})

@@ -103,12 +103,27 @@ func (p *ParticipantParams) validate() error {
 // AddParticipant adds a participant to a conversation, enforcing identity
 // and binding uniqueness and the participant limits.
 func (e *Engine) AddParticipant(ctx context.Context, serviceSid, conversationKey string, p ParticipantParams) (Participant, error) {
+	var out Participant
+	err := e.write(ctx, func(tx *db.Tx) error {
+		var err error
+		out, err = e.AddParticipantTx(tx, serviceSid, conversationKey, p)
+		return err
+	})
+	return out, err
+}
+
+// AddParticipantTx adds a participant inside a caller's transaction, for a
+// layer that must join someone to a conversation in the same step as its
+// own change (the task layer, when an agent accepts).
+func (e *Engine) AddParticipantTx(tx *db.Tx, serviceSid, conversationKey string, p ParticipantParams) (Participant, error) {
 	if err := p.validate(); err != nil {
 		return Participant{}, err
 	}
-	return inConversation(e, ctx, serviceSid, conversationKey, func(tx *db.Tx, c Conversation) (Participant, error) {
-		return e.addParticipant(tx, c, p)
-	})
+	c, err := e.findConversation(tx.DB, serviceSid, conversationKey)
+	if err != nil {
+		return Participant{}, err
+	}
+	return e.addParticipant(tx, c, p)
 }
 
 func (e *Engine) addParticipant(tx *db.Tx, c Conversation, p ParticipantParams) (Participant, error) {
@@ -403,14 +418,20 @@ func (e *Engine) moveBinding(tx *db.Tx, m *Participant, proxy string) error {
 
 // RemoveParticipant removes a participant, freeing its binding.
 func (e *Engine) RemoveParticipant(ctx context.Context, serviceSid, conversationKey, key, source string) error {
-	_, err := inConversation(e, ctx, serviceSid, conversationKey, func(tx *db.Tx, c Conversation) (struct{}, error) {
-		m, err := e.findParticipant(tx.DB, c, key)
-		if err != nil {
-			return struct{}{}, err
-		}
-		return struct{}{}, e.removeParticipant(tx, m, source)
-	})
-	return err
+	return e.write(ctx, func(tx *db.Tx) error { return e.RemoveParticipantTx(tx, serviceSid, conversationKey, key, source) })
+}
+
+// RemoveParticipantTx removes a participant inside a caller's transaction.
+func (e *Engine) RemoveParticipantTx(tx *db.Tx, serviceSid, conversationKey, key, source string) error {
+	c, err := e.findConversation(tx.DB, serviceSid, conversationKey)
+	if err != nil {
+		return err
+	}
+	m, err := e.findParticipant(tx.DB, c, key)
+	if err != nil {
+		return err
+	}
+	return e.removeParticipant(tx, m, source)
 }
 
 func (e *Engine) removeParticipant(tx *db.Tx, m Participant, source string) error {
