@@ -390,7 +390,6 @@ func (r *Router) routeTask(ctx context.Context, p *pass, t *Task) (int, error) {
 	return 0, nil
 }
 
-
 // currentStep returns the task's routing step, entering the workflow or the
 // next target first when needed. nil means the task cannot be routed now.
 func (r *Router) currentStep(ctx context.Context, p *pass, t *Task, attrs map[string]any) (*step, error) {
@@ -699,7 +698,6 @@ func compareValues(a, b any) int {
 	}
 	return 1
 }
-
 
 // skipVars are the variables a target's skip_if sees: how many of the
 // step's eligible workers are available, unavailable, and in each activity.
