@@ -127,27 +127,22 @@ func (e *Engine) UpdateTaskChannel(ctx context.Context, workspaceSid, key string
 }
 
 // DeleteTaskChannel removes a task channel and the workers' capacity on it,
-// unless a live task is of that channel or a worker still holds capacity
-// on it (an offer or a task not yet completed).
+// unless a task of that channel is not yet completed or canceled: only
+// such a task holds capacity on a worker channel (an offer or an
+// assignment), so this also keeps every worker channel in use.
 func (e *Engine) DeleteTaskChannel(ctx context.Context, workspaceSid, key string) error {
 	return errs.Wrap(e.write(ctx, func(tx *db.Tx) error {
 		tc, err := taskChannelByKey(tx.DB, workspaceSid, key)
 		if err != nil {
 			return err
 		}
-		var tasks, busy int64
+		var tasks int64
 		if err := tx.Model(&Task{}).Where("task_channel_sid = ? AND assignment_status IN ?", tc.Sid, liveTaskStatuses).
 			Count(&tasks).Error; err != nil {
 			return err
 		}
 		if tasks > 0 {
 			return conflict("TaskChannel %s cannot be deleted while %d tasks of it are not completed or canceled", tc.UniqueName, tasks)
-		}
-		if err := tx.Model(&WorkerChannel{}).Where("task_channel_sid = ? AND used > 0", tc.Sid).Count(&busy).Error; err != nil {
-			return err
-		}
-		if busy > 0 {
-			return conflict("TaskChannel %s cannot be deleted while %d workers hold reservations or tasks on it", tc.UniqueName, busy)
 		}
 		if err := tx.Delete(&tc).Error; err != nil {
 			return err
