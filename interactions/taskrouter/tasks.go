@@ -105,6 +105,43 @@ func (e *Engine) CreateTask(ctx context.Context, workspaceSid string, p TaskPara
 	return t, err
 }
 
+// CreateTaskTx creates a task inside a caller's transaction, for a layer
+// that makes a task together with its own records (an interaction's invite).
+func (e *Engine) CreateTaskTx(tx *db.Tx, workspaceSid string, p TaskParams) (Task, error) {
+	return e.createTask(tx, workspaceSid, p)
+}
+
+// MoveTaskTx moves a task to wrapping, completed or canceled inside a
+// caller's transaction.
+func (e *Engine) MoveTaskTx(tx *db.Tx, workspaceSid, taskSid, status, reason string) (Task, error) {
+	t, err := e.lockedTask(tx, workspaceSid, taskSid)
+	if err != nil {
+		return t, err
+	}
+	return t, e.moveTask(tx, &t, status, reason)
+}
+
+// TaskTx loads a task inside a caller's transaction.
+func (e *Engine) TaskTx(tx *db.Tx, workspaceSid, taskSid string) (Task, error) {
+	return e.findTask(tx.DB, workspaceSid, taskSid)
+}
+
+// WorkerTx loads a worker inside a caller's transaction.
+func (e *Engine) WorkerTx(tx *db.Tx, workspaceSid, workerSid string) (Worker, error) {
+	return e.findWorker(tx.DB, workspaceSid, workerSid)
+}
+
+// DefaultWorkspace is the installation's first workspace: the one Flex
+// routes conversations through.
+func (e *Engine) DefaultWorkspace(ctx context.Context) (Workspace, error) {
+	var ws Workspace
+	err := e.read(ctx).Order("date_created, sid").First(&ws).Error
+	if db.IsNotFound(err) {
+		return ws, errs.E(errs.Internal, errs.CodeInternal, "no workspace: run switchboard migrate")
+	}
+	return ws, errs.Wrap(err, "default workspace")
+}
+
 func (e *Engine) createTask(tx *db.Tx, workspaceSid string, p TaskParams) (Task, error) {
 	if err := checkTaskAttributes(p.Attributes); err != nil {
 		return Task{}, err

@@ -358,20 +358,78 @@ func (e *Engine) CreateConversationWithParticipants(ctx context.Context, service
 	}
 	var c Conversation
 	err := e.write(ctx, func(tx *db.Tx) error {
+		for i := range members {
+			members[i].Source = p.Source
+		}
 		var err error
-		if c, err = e.createConversation(tx, serviceSid, p); err != nil {
-			return err
+		c, err = e.CreateConversationTx(tx, serviceSid, p, members)
+		if e := errs.As(err); e.Code == CodePairInUse {
+			return errs.E(errs.Conflict, CodePairsInUse, "%s", e.Message)
 		}
-		for _, m := range members {
-			m.Source = p.Source
-			if _, err := e.addParticipant(tx, c, m); err != nil {
-				if e := errs.As(err); e.Code == CodePairInUse {
-					return errs.E(errs.Conflict, CodePairsInUse, "%s", e.Message)
-				}
-				return err
-			}
-		}
-		return nil
+		return err
 	})
 	return c, e.mapConversationErr(err, p)
+}
+
+// ConversationTx loads a conversation by SID, in any service, inside a
+// caller's transaction: the task layer knows conversations by SID only.
+func (e *Engine) ConversationTx(tx *db.Tx, conversationSid string) (Conversation, error) {
+	var c Conversation
+	res := tx.Where("sid = ?", conversationSid).Limit(1).Find(&c)
+	if res.Error != nil {
+		return c, errs.Wrap(res.Error, "conversation")
+	}
+	if res.RowsAffected == 0 {
+		return c, notFound("Conversations", conversationSid)
+	}
+	return c, nil
+}
+
+// SetStateTx moves a conversation to a new state inside a caller's
+// transaction (the task layer parks a conversation as inactive when its
+// work is done, so its timers close it). Closed stays final.
+func (e *Engine) SetStateTx(tx *db.Tx, conversationSid, state, reason string) error {
+	c, err := e.ConversationTx(tx, conversationSid)
+	if err != nil {
+		return err
+	}
+	if c.State == state {
+		return nil
+	}
+	if c.State == StateClosed {
+		return errClosed(c.Sid)
+	}
+	from := c.State
+	c.State = state
+	if err := e.armTimers(tx, &c); err != nil {
+		return err
+	}
+	return e.applyState(tx, &c, from, reason)
+}
+
+// CreateConversationTx creates a conversation with participants inside a
+// caller's transaction (an agent-initiated interaction opens one).
+func (e *Engine) CreateConversationTx(tx *db.Tx, serviceSid string, p ConversationParams, members []ParticipantParams) (Conversation, error) {
+	c, err := e.createConversation(tx, serviceSid, p)
+	if err != nil {
+		return c, e.mapConversationErr(err, p)
+	}
+	for _, m := range members {
+		if err := m.validate(); err != nil {
+			return c, err
+		}
+		if _, err := e.addParticipant(tx, c, m); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// DefaultServiceSid is the account's default conversation service.
+func (e *Engine) DefaultServiceSid(tx *db.Tx) (string, error) {
+	var cfg Configuration
+	if err := tx.Where("account_sid = ?", e.accountSid).First(&cfg).Error; err != nil {
+		return "", errs.Wrap(err, "configuration")
+	}
+	return cfg.DefaultChatServiceSid, nil
 }

@@ -444,3 +444,21 @@ func (e *Engine) removeParticipant(tx *db.Tx, m Participant, source string) erro
 	return publish(tx, events.Event{Type: events.ParticipantRemoved, ServiceSid: m.ServiceSid, ConversationSid: m.ConversationSid,
 		Sid: m.Sid, Source: source})
 }
+
+// ParticipantTx loads a participant of a conversation by SID or identity
+// inside a caller's transaction.
+func (e *Engine) ParticipantTx(tx *db.Tx, conversationSid, key string) (Participant, error) {
+	c, err := e.ConversationTx(tx, conversationSid)
+	if err != nil {
+		return Participant{}, err
+	}
+	return e.findParticipant(tx.DB, c, key)
+}
+
+// ParticipantsTx lists all participants of a conversation, in joining
+// order, inside a caller's transaction.
+func (e *Engine) ParticipantsTx(tx *db.Tx, conversationSid string) ([]Participant, error) {
+	var rows []Participant
+	err := tx.Where("conversation_sid = ?", conversationSid).Order("date_created, sid").Find(&rows).Error
+	return rows, errs.Wrap(err, "participants")
+}
