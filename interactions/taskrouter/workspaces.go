@@ -254,9 +254,9 @@ func (e *Engine) DeleteWorkspace(ctx context.Context, workspaceSid string) error
 // channels.
 type Labels map[string]string
 
-// Labels looks up the names of the given SIDs in a workspace, one query per
-// kind of resource. SIDs of other kinds, and unknown ones, are left out.
-func (e *Engine) Labels(ctx context.Context, workspaceSid string, sids ...string) (Labels, error) {
+// Labels looks up the names of the given SIDs, one query per kind of
+// resource. SIDs of other kinds, and unknown ones, are left out.
+func (e *Engine) Labels(ctx context.Context, sids ...string) (Labels, error) {
 	byKind := map[string][]string{}
 	for _, s := range sids {
 		if len(s) == 34 {
@@ -274,7 +274,7 @@ func (e *Engine) Labels(ctx context.Context, workspaceSid string, sids ...string
 		}
 		var rows []struct{ Sid, Name string }
 		if err := e.read(ctx).Table(src.table).Select("sid, "+src.column+" AS name").
-			Where("workspace_sid = ? AND sid IN ?", workspaceSid, byKind[prefix]).Scan(&rows).Error; err != nil {
+			Where("sid IN ?", byKind[prefix]).Scan(&rows).Error; err != nil {
 			return nil, errs.Wrap(err, "labels")
 		}
 		for _, r := range rows {
