@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/switchboardhq/switchboard/interactions"
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/conversations"
 	"github.com/switchboardhq/switchboard/internal/errs"
@@ -20,6 +21,7 @@ import (
 type restAPI struct {
 	conv      *conversations.Engine
 	tr        *taskrouter.Engine
+	ix        *interactions.Service
 	publicURL string
 }
 

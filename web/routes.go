@@ -9,7 +9,7 @@ func addRoutes(app *fiber.App, d Deps) {
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", handleReady(d))
 
-	api := &restAPI{conv: d.Conversations, tr: d.TaskRouter, publicURL: d.PublicURL}
+	api := &restAPI{conv: d.Conversations, tr: d.TaskRouter, ix: d.Interactions, publicURL: d.PublicURL}
 	app.Get("/", api.handleHome(d.Dev))
 	app.Use("/static", staticFiles())
 
@@ -18,4 +18,5 @@ func addRoutes(app *fiber.App, d Deps) {
 	api.addAddressConfigurationRoutes(v1)
 	api.addConversationRoutes(v1)
 	api.addTaskRouterRoutes(v1)
+	api.addInteractionRoutes(v1)
 }

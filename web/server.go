@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/switchboardhq/switchboard/interactions"
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/conversations"
 )
@@ -26,6 +27,7 @@ type Deps struct {
 	Accounts      Authenticator
 	Conversations *conversations.Engine
 	TaskRouter    *taskrouter.Engine
+	Interactions  *interactions.Service
 	// Ready reports whether the server can do useful work (readiness probe).
 	Ready func(ctx context.Context) error
 	// PublicURL, when set, is the base of every absolute URL in responses;

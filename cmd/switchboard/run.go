@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboardhq/switchboard/interactions"
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/conversations"
@@ -203,12 +204,14 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	engine := conversations.New(d, acct.Sid)
 	tr := taskrouter.New(d, acct.Sid)
 	runner := jobs.NewRunner(d, log)
+	ix := interactions.New(d, engine, tr)
 	engine.RegisterJobs(runner)
 	tr.RegisterJobs(runner)
+	ix.RegisterJobs(runner)
 	router := taskrouter.NewRouter(tr, log)
 
 	app := web.New(web.Deps{
-		Log: log, Accounts: accounts, Conversations: engine, TaskRouter: tr, Ready: d.Ping, PublicURL: cfg.PublicURL, Dev: cfg.Dev,
+		Log: log, Accounts: accounts, Conversations: engine, TaskRouter: tr, Interactions: ix, Ready: d.Ping, PublicURL: cfg.PublicURL, Dev: cfg.Dev,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

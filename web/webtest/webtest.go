@@ -13,10 +13,12 @@ import (
 	"github.com/twilio/twilio-go"
 	twclient "github.com/twilio/twilio-go/client"
 
+	"github.com/switchboardhq/switchboard/interactions"
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/conversations"
 	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/jobs"
 	"github.com/switchboardhq/switchboard/web"
 )
 
@@ -26,6 +28,10 @@ type Server struct {
 	DB         *db.DB
 	Engine     *conversations.Engine
 	TaskRouter *taskrouter.Engine
+	// Jobs runs the durable jobs; tests drive it with RunDue.
+	Jobs *jobs.Runner
+	// Router routes tasks; tests drive it with RouteWorkspace.
+	Router     *taskrouter.Router
 	AccountSid string
 	AuthToken  string
 	// Twilio is twilio-go authenticated with the account's auth token.
@@ -49,14 +55,20 @@ func Start(t testing.TB, d *db.DB) *Server {
 	}
 	engine := conversations.New(d, acct.Sid)
 	tr := taskrouter.New(d, acct.Sid)
-	app := web.New(web.Deps{Log: slog.New(slog.DiscardHandler), Accounts: accounts, Conversations: engine, TaskRouter: tr, Ready: d.Ping})
+	ix := interactions.New(d, engine, tr)
+	log := slog.New(slog.DiscardHandler)
+	runner := jobs.NewRunner(d, log)
+	engine.RegisterJobs(runner)
+	tr.RegisterJobs(runner)
+	ix.RegisterJobs(runner)
+	app := web.New(web.Deps{Log: log, Accounts: accounts, Conversations: engine, TaskRouter: tr, Interactions: ix, Ready: d.Ping})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.Shutdown() })
-	s := &Server{URL: "http://" + ln.Addr().String(), DB: d, Engine: engine, TaskRouter: tr, AccountSid: acct.Sid, AuthToken: acct.AuthToken}
+	s := &Server{URL: "http://" + ln.Addr().String(), DB: d, Engine: engine, TaskRouter: tr, Jobs: runner, Router: taskrouter.NewRouter(tr, log), AccountSid: acct.Sid, AuthToken: acct.AuthToken}
 	s.Twilio = s.Client(acct.Sid, acct.AuthToken)
 	return s
 }
