@@ -7,6 +7,7 @@ package taskrouter
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -22,6 +23,9 @@ type Engine struct {
 	accountSid  string
 	now         func() time.Time
 	acceptHooks []AcceptHook
+
+	plansMu sync.Mutex
+	plans   map[string]cachedPlan
 }
 
 // AcceptHook runs inside the transaction that accepts a reservation, after
@@ -35,7 +39,8 @@ func (e *Engine) OnAccepted(h AcceptHook) { e.acceptHooks = append(e.acceptHooks
 
 // New returns the TaskRouter over d.
 func New(d *db.DB, accountSid string) *Engine {
-	return &Engine{db: d, accountSid: accountSid, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	return &Engine{db: d, accountSid: accountSid, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		plans: map[string]cachedPlan{}}
 }
 
 // SetClock replaces the clock (tests of timeouts).

@@ -35,17 +35,11 @@ type Router struct {
 	Reconcile time.Duration
 
 	mu    sync.Mutex // one pass at a time on this node
-	plans map[string]cachedPlan
 	queue map[string]cachedQueue
 
 	wakeMu  sync.Mutex
 	pending map[string]bool
 	signal  chan struct{}
-}
-
-type cachedPlan struct {
-	updated time.Time
-	plan    workflowPlan
 }
 
 type cachedQueue struct {
@@ -55,7 +49,7 @@ type cachedQueue struct {
 
 // NewRouter returns a router over the engine.
 func NewRouter(e *Engine, log *slog.Logger) *Router {
-	return &Router{e: e, log: log, Reconcile: 10 * time.Second, plans: map[string]cachedPlan{},
+	return &Router{e: e, log: log, Reconcile: 10 * time.Second,
 		queue: map[string]cachedQueue{}, pending: map[string]bool{}, signal: make(chan struct{}, 1)}
 }
 
@@ -412,18 +406,11 @@ func (r *Router) currentStep(ctx context.Context, p *pass, t *Task, attrs map[st
 	if err != nil {
 		return nil, err
 	}
-	if t.TargetEnteredAt == nil { // a new task: pick its filter
-		fi := -1
-		for i, f := range plan.filters {
-			if f.expr.Eval(attrs) {
-				fi = i
-				break
-			}
-		}
-		if fi < 0 && plan.defaultTarget == nil {
+	if t.TargetEnteredAt == nil { // a task whose routing was reset: pick its filter again
+		fi, tp := matchFilter(plan, attrs)
+		if tp == nil {
 			return nil, nil // no filter matches and no default: the task waits for an update
 		}
-		tp := targetAt(plan, fi, 0)
 		if err := r.enterTarget(ctx, p, t, fi, 0, tp.queue, tp.priority, tp.timeout); err != nil {
 			return nil, err
 		}
@@ -504,65 +491,76 @@ func (r *Router) enterTarget(ctx context.Context, p *pass, t *Task, fi, ti int, 
 			*t = cur // it left the queue meanwhile; the caller sees the new status
 			return nil
 		}
-		now := p.now
 		from := cur.TaskQueueSid
-		cur.FilterIndex, cur.TargetIndex, cur.TargetEnteredAt, cur.DateUpdated = fi, ti, &now, now
-		if from != queueSid {
-			cur.TaskQueueSid, cur.TaskQueueEnteredDate = queueSid, &now
-		}
-		if priority != nil {
-			cur.Priority = *priority
-		}
+		setStep(&cur, fi, ti, queueSid, priority, p.now)
 		if err := tx.Model(&cur).Select("filter_index", "target_index", "target_entered_at", "task_queue_sid",
 			"task_queue_entered_date", "priority", "date_updated").Updates(&cur).Error; err != nil {
 			return err
 		}
-		for _, reason := range reasons {
-			if err := r.e.record(tx, Event{WorkspaceSid: t.WorkspaceSid, EventType: reason, ResourceType: "workflow",
-				ResourceSid: t.WorkflowSid, TaskSid: t.Sid, WorkflowSid: t.WorkflowSid, TaskQueueSid: from}, nil); err != nil {
-				return err
-			}
-		}
-		evs := []string{"workflow.target-matched"}
-		if from != queueSid {
-			evs = append(evs, "task-queue.entered")
-			if from != "" {
-				evs = append(evs, "task-queue.moved")
-			}
-		}
-		for _, ev := range evs {
-			if err := r.e.record(tx, Event{WorkspaceSid: t.WorkspaceSid, EventType: ev, ResourceType: "task", ResourceSid: t.Sid,
-				TaskSid: t.Sid, WorkflowSid: t.WorkflowSid, TaskQueueSid: queueSid},
-				map[string]any{"filter_index": fi, "target_index": ti}); err != nil {
-				return err
-			}
-		}
-		if timeout > 0 {
-			if err := jobs.Enqueue(tx, jobTargetTimeout, t.WorkspaceSid, now.Add(time.Duration(timeout)*time.Second)); err != nil {
-				return err
-			}
-		}
 		*t = cur
-		return nil
+		return r.e.recordStep(tx, cur, from, timeout, reasons)
 	})
 }
 
-// planFor returns a workflow of the pass and its compiled plan, cached
-// until the workflow changes.
+// setStep puts a task on workflow step (fi, ti) in queueSid as of now.
+func setStep(t *Task, fi, ti int, queueSid string, priority *int64, now time.Time) {
+	t.FilterIndex, t.TargetIndex, t.TargetEnteredAt, t.DateUpdated = fi, ti, &now, now
+	if t.TaskQueueSid != queueSid {
+		t.TaskQueueSid, t.TaskQueueEnteredDate = queueSid, &now
+	}
+	if priority != nil {
+		t.Priority = *priority
+	}
+}
+
+// recordStep writes the history of a step change (the reasons that caused
+// it, the target match, queue entry) and schedules the target's timeout.
+func (e *Engine) recordStep(tx *db.Tx, t Task, fromQueue string, timeout int, reasons []string) error {
+	for _, reason := range reasons {
+		if err := e.record(tx, Event{WorkspaceSid: t.WorkspaceSid, EventType: reason, ResourceType: "workflow",
+			ResourceSid: t.WorkflowSid, TaskSid: t.Sid, WorkflowSid: t.WorkflowSid, TaskQueueSid: fromQueue}, nil); err != nil {
+			return err
+		}
+	}
+	evs := []string{"workflow.target-matched"}
+	if fromQueue != t.TaskQueueSid {
+		evs = append(evs, "task-queue.entered")
+		if fromQueue != "" {
+			evs = append(evs, "task-queue.moved")
+		}
+	}
+	for _, ev := range evs {
+		if err := e.record(tx, Event{WorkspaceSid: t.WorkspaceSid, EventType: ev, ResourceType: "task", ResourceSid: t.Sid,
+			TaskSid: t.Sid, WorkflowSid: t.WorkflowSid, TaskQueueSid: t.TaskQueueSid},
+			map[string]any{"filter_index": t.FilterIndex, "target_index": t.TargetIndex}); err != nil {
+			return err
+		}
+	}
+	if timeout > 0 {
+		return jobs.Enqueue(tx, jobTargetTimeout, t.WorkspaceSid, t.TargetEnteredAt.Add(time.Duration(timeout)*time.Second))
+	}
+	return nil
+}
+
+// matchFilter picks a task's filter: the first whose expression its
+// attributes satisfy, else the default filter (-1). nil: nothing matches.
+func matchFilter(plan workflowPlan, attrs map[string]any) (int, *targetPlan) {
+	for i, f := range plan.filters {
+		if f.expr.Eval(attrs) {
+			return i, &plan.filters[i].targets[0]
+		}
+	}
+	return -1, plan.defaultTarget
+}
+
+// planFor returns a workflow of the pass and its compiled plan.
 func (r *Router) planFor(p *pass, workflowSid string) (Workflow, workflowPlan, error) {
 	wf, ok := p.workflows[workflowSid]
 	if !ok {
 		return wf, workflowPlan{}, fmt.Errorf("workflow %s no longer exists", workflowSid)
 	}
-	if c, ok := r.plans[wf.Sid]; ok && c.updated.Equal(wf.DateUpdated) {
-		return wf, c.plan, nil
-	}
-	plan, err := compileWorkflow(wf.Configuration, func(string) bool { return true })
-	if err != nil {
-		return wf, plan, fmt.Errorf("workflow %s no longer compiles: %w", wf.Sid, err)
-	}
-	r.plans[wf.Sid] = cachedPlan{updated: wf.DateUpdated, plan: plan}
-	return wf, plan, nil
+	plan, err := r.e.planOf(wf)
+	return wf, plan, err
 }
 
 // queueFor returns a queue of the pass with its parsed target expression,

@@ -185,8 +185,17 @@ func (e *Engine) createTask(tx *db.Tx, workspaceSid string, p TaskParams) (Task,
 	if err := e.resolveRouting(tx, &t, p); err != nil {
 		return t, err
 	}
+	entered, timeout, err := e.enterWorkflow(tx, &t, now)
+	if err != nil {
+		return t, err
+	}
 	if err := tx.Create(&t).Error; err != nil {
 		return t, err
+	}
+	if entered {
+		if err := e.recordStep(tx, t, "", timeout, nil); err != nil {
+			return t, err
+		}
 	}
 	if err := jobs.Enqueue(tx, jobTaskTTL, t.Sid, now.Add(time.Duration(t.Timeout)*time.Second)); err != nil {
 		return t, err
@@ -197,6 +206,35 @@ func (e *Engine) createTask(tx *db.Tx, workspaceSid string, p TaskParams) (Task,
 		return t, err
 	}
 	return t, wake(tx, workspaceSid)
+}
+
+// enterWorkflow puts a new task on its first routing step as it is created,
+// so the router's first look at it can make an offer straight away. It
+// reports whether the task entered a queue, and that target's timeout.
+func (e *Engine) enterWorkflow(tx *db.Tx, t *Task, now time.Time) (bool, int, error) {
+	if sid.Is(t.RoutingTarget, sid.TaskQueue) {
+		setStep(t, 0, 0, t.RoutingTarget, nil, now)
+		return true, 0, nil
+	}
+	if t.WorkflowSid == "" {
+		return false, 0, nil
+	}
+	var wf Workflow
+	if err := tx.Where("sid = ?", t.WorkflowSid).First(&wf).Error; err != nil {
+		return false, 0, err
+	}
+	plan, err := e.planOf(wf)
+	if err != nil {
+		return false, 0, err
+	}
+	var attrs map[string]any
+	_ = json.Unmarshal([]byte(t.Attributes), &attrs) // checked by checkTaskAttributes
+	fi, tp := matchFilter(plan, attrs)
+	if tp == nil {
+		return false, 0, nil // nothing matches: the task waits until its attributes change
+	}
+	setStep(t, fi, 0, tp.queue, tp.priority, now)
+	return true, tp.timeout, nil
 }
 
 // resolveRouting sets where a new task goes: the given workflow, a routing
@@ -311,6 +349,10 @@ func (e *Engine) UpdateTask(ctx context.Context, workspaceSid, taskSid string, p
 		changed := false
 		if p.Attributes != nil {
 			t.Attributes, changed = *p.Attributes, true
+			if t.AssignmentStatus == TaskPending && t.WorkflowSid != "" {
+				// New attributes may match another filter: route from the top.
+				t.TargetEnteredAt, t.FilterIndex, t.TargetIndex = nil, -1, 0
+			}
 		}
 		if p.Priority != nil {
 			if *p.Priority < 0 || *p.Priority > 1<<31-1 {
@@ -333,7 +375,8 @@ func (e *Engine) UpdateTask(ctx context.Context, workspaceSid, taskSid string, p
 				return errs.E(errs.Conflict, errs.CodeInvalidParam, "Task %s is %s and cannot be changed", t.Sid, t.AssignmentStatus)
 			}
 			t.DateUpdated = e.now()
-			if err := tx.Model(&t).Select("attributes", "priority", "task_channel_sid", "date_updated").Updates(&t).Error; err != nil {
+			if err := tx.Model(&t).Select("attributes", "priority", "task_channel_sid", "target_entered_at", "filter_index",
+				"target_index", "date_updated").Updates(&t).Error; err != nil {
 				return err
 			}
 			if err := e.record(tx, Event{WorkspaceSid: workspaceSid, EventType: "task.updated", ResourceType: "task",

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/switchboardhq/switchboard/interactions/expr"
 	"github.com/switchboardhq/switchboard/internal/errs"
@@ -172,4 +173,25 @@ func parseKnownWorker(v string, byName bool) knownWorker {
 		return knownWorker{byName: byName, path: strings.Split(rest, ".")}
 	}
 	return knownWorker{byName: byName, value: v}
+}
+
+// cachedPlan is a compiled workflow as of its last update.
+type cachedPlan struct {
+	updated time.Time
+	plan    workflowPlan
+}
+
+// planOf compiles a workflow's configuration, once per version of it.
+func (e *Engine) planOf(wf Workflow) (workflowPlan, error) {
+	e.plansMu.Lock()
+	defer e.plansMu.Unlock()
+	if c, ok := e.plans[wf.Sid]; ok && c.updated.Equal(wf.DateUpdated) {
+		return c.plan, nil
+	}
+	plan, err := compileWorkflow(wf.Configuration, func(string) bool { return true })
+	if err != nil {
+		return plan, fmt.Errorf("workflow %s no longer compiles: %w", wf.Sid, err)
+	}
+	e.plans[wf.Sid] = cachedPlan{updated: wf.DateUpdated, plan: plan}
+	return plan, nil
 }
