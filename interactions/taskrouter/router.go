@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/interactions/expr"
 	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/errs"
 	"github.com/switchboardhq/switchboard/internal/jobs"
 	"github.com/switchboardhq/switchboard/internal/sid"
 )
@@ -358,6 +359,17 @@ func (r *Router) routeTask(ctx context.Context, p *pass, t *Task) (int, error) {
 			return 0, err
 		}
 		if len(cands) == 0 {
+			if st.worker != "" && p.tried[t.Sid][st.worker] && live == 0 {
+				// The one worker this task is for declined it or let it time
+				// out: nobody else may take it, so it ends, as in Flex.
+				return 0, r.e.write(ctx, func(tx *db.Tx) error {
+					_, err := r.e.MoveTaskTx(tx, t.WorkspaceSid, t.Sid, TaskCanceled, "Known worker declined the task")
+					if errs.KindOf(err) == errs.Conflict {
+						return nil // it moved on meanwhile
+					}
+					return err
+				})
+			}
 			if st.target != nil && st.target.skipIf != nil && st.target.skipIf.Eval(p.skipVars(st, t, attrs)) {
 				if err := r.advance(ctx, p, t, "workflow.skipped"); err != nil {
 					return 0, err

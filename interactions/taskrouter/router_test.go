@@ -324,3 +324,27 @@ func TestTaskTTLCancelsAnUnassignedTask(t *testing.T) {
 		}
 	})
 }
+
+func TestATaskForOneWorkerEndsWhenThatWorkerDeclines(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ana := f.worker("ana", nil, true, nil)
+		f.worker("bo", nil, true, nil)
+		a, ch := "{}", "chat"
+		task, err := f.e.CreateTask(f.ctx, f.ws.Sid, TaskParams{Attributes: &a, TaskChannel: &ch, RoutingTarget: &ana.Sid})
+		f.must(err)
+		f.route()
+		offer, ok := f.offers(task.Sid)["ana"]
+		if !ok || len(f.offers(task.Sid)) != 1 {
+			t.Fatalf("offers = %v, want ana only", f.offers(task.Sid))
+		}
+		rejected := ReservationRejected
+		_, err = f.e.UpdateReservation(f.ctx, f.ws.Sid, offer.Sid, ReservationParams{ReservationStatus: &rejected})
+		f.must(err)
+		f.route()
+		got := f.reload(task)
+		if got.AssignmentStatus != TaskCanceled || len(f.offers(task.Sid)) != 0 {
+			t.Fatalf("after ana declined: task %s, offers %v; want canceled and offered to nobody else", got.AssignmentStatus, f.offers(task.Sid))
+		}
+	})
+}
