@@ -52,6 +52,9 @@ func (s *Service) CreateInteraction(ctx context.Context, channelJSON, routingJSO
 		var cust customerParticipant
 		switch {
 		case spec.Properties.MediaChannelSid != "":
+			if err := s.conv.LockConversationTx(tx, spec.Properties.MediaChannelSid); err != nil {
+				return err
+			}
 			var err error
 			if c, err = s.conv.ConversationTx(tx, spec.Properties.MediaChannelSid); err != nil {
 				return err

@@ -102,6 +102,10 @@ func (s *Service) runInbound(ctx context.Context, payload string) error {
 		return err
 	}
 	return s.db.InTx(ctx, func(tx *db.Tx) error {
+		// One interaction per conversation, however many nodes run this job.
+		if err := s.conv.LockConversationTx(tx, in.ConversationSid); err != nil {
+			return err
+		}
 		c, err := s.conv.ConversationTx(tx, in.ConversationSid)
 		if errs.KindOf(err) == errs.NotFound || err == nil && c.State == conversations.StateClosed {
 			return nil // deleted or closed meanwhile: nothing to route

@@ -19,6 +19,7 @@ import (
 // a conversation change commit together.
 type Conversations interface {
 	ConversationTx(tx *db.Tx, conversationSid string) (conversations.Conversation, error)
+	LockConversationTx(tx *db.Tx, conversationSid string) error
 	ParticipantTx(tx *db.Tx, conversationSid, key string) (conversations.Participant, error)
 	ParticipantsTx(tx *db.Tx, conversationSid string) ([]conversations.Participant, error)
 	CreateConversationTx(tx *db.Tx, serviceSid string, p conversations.ConversationParams, members []conversations.ParticipantParams) (conversations.Conversation, error)

@@ -433,3 +433,11 @@ func (e *Engine) DefaultServiceSid(tx *db.Tx) (string, error) {
 	}
 	return cfg.DefaultChatServiceSid, nil
 }
+
+// LockConversationTx takes a conversation's row lock until the caller's
+// transaction ends, so a layer above can check-then-act on it (open one
+// interaction per conversation) without a race between nodes.
+func (e *Engine) LockConversationTx(tx *db.Tx, conversationSid string) error {
+	var sids []string
+	return lockRows(tx, "UPDATE").Model(&Conversation{}).Where("sid = ?", conversationSid).Pluck("sid", &sids).Error
+}
