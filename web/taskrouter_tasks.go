@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
+	"github.com/switchboardhq/switchboard/internal/errs"
 )
 
 type taskJSON struct {
@@ -125,6 +126,12 @@ func (a *restAPI) listTasks(c *fiber.Ctx) error {
 		return err
 	}
 	f := form{c}
+	// Better a clear refusal than a list that silently ignores a filter.
+	for _, name := range []string{"EvaluateTaskAttributes", "Priority", "WorkflowName", "TaskQueueName", "RoutingTarget", "HasAddons"} {
+		if f.has(name) {
+			return errs.Invalidf("%s is not a supported task list filter", name)
+		}
+	}
 	filter := taskrouter.TaskFilter{WorkflowSid: optional(f, "WorkflowSid"), TaskQueueSid: optional(f, "TaskQueueSid"),
 		TaskChannel: optional(f, "TaskChannel"), Ordering: optional(f, "Ordering")}
 	// Repeated (AssignmentStatus=a&AssignmentStatus=b) or comma-separated.

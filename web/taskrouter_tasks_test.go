@@ -54,7 +54,7 @@ func TestATaskCreatedThroughTwilioGoReachesItsQueue(t *testing.T) {
 		u := s.URL + "/v1/Workspaces/" + fx.sid + "/Tasks/" + *task.Sid
 		if *task.AssignmentStatus != "pending" || *task.Attributes != `{"type":"support"}` || task.Priority != 5 || task.Timeout != 3600 ||
 			*task.TaskChannelUniqueName != "chat" || *task.WorkflowFriendlyName != "Assign to Anyone" || *task.Addons != "{}" ||
-			task.Age < 0 || task.Reason != nil || task.TaskQueueSid != nil || !task.VirtualStartTime.Equal(start) ||
+			task.Age < 0 || task.Reason != nil || !task.VirtualStartTime.Equal(start) ||
 			*task.IgnoreCapacity || *task.Url != u || (*task.Links)["reservations"] != u+"/Reservations" {
 			t.Fatalf("created = %+v", task)
 		}
@@ -158,6 +158,8 @@ func TestTaskErrorsWriteNothing(t *testing.T) {
 		wantMessage(t, err, 20001, 409, "pending")
 		_, err = tw.ListTask(fx.sid, (&trv1.ListTaskParams{}).SetOrdering("Age:sideways"))
 		wantMessage(t, err, 20001, 400, "Ordering")
+		_, err = tw.ListTask(fx.sid, (&trv1.ListTaskParams{}).SetEvaluateTaskAttributes("1==1"))
+		wantMessage(t, err, 20001, 400, "EvaluateTaskAttributes")
 		_, err = tw.FetchTask(fx.sid, "WT00000000000000000000000000000000")
 		wantTwilioError(t, err, 20404, 404)
 		wantNothingWritten(t, s, before)
