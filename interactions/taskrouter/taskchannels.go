@@ -52,7 +52,9 @@ func (e *Engine) CreateTaskChannel(ctx context.Context, workspaceSid string, p T
 		UniqueName: *p.UniqueName, DateCreated: now, DateUpdated: now}
 	set(&tc.ChannelOptimizedRouting, p.ChannelOptimizedRouting)
 	err := e.write(ctx, func(tx *db.Tx) error {
-		if _, err := e.findWorkspace(tx.DB, workspaceSid); err != nil {
+		// Exclusive against CreateWorker's share lock: a worker created
+		// meanwhile either is seen below or sees this channel.
+		if _, err := e.findWorkspace(locked(tx, "NO KEY UPDATE"), workspaceSid); err != nil {
 			return err
 		}
 		if err := tx.Create(&tc).Error; err != nil {

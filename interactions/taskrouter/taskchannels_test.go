@@ -1,7 +1,9 @@
 package taskrouter
 
 import (
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/switchboardhq/switchboard/internal/db"
@@ -84,6 +86,37 @@ func TestTaskChannelsCRUD(t *testing.T) {
 		wantError(t, err, errs.NotFound, "email")
 		if n := rowCounts(t, d, f.ws.Sid)["worker_channels"]; n != 5 {
 			t.Fatalf("worker channels left = %d, want alice's 5", n)
+		}
+	})
+}
+
+// TestWorkersAndChannelsCreatedTogetherAllMeet races worker and task channel
+// creation: every worker must end up with capacity on every channel.
+func TestWorkersAndChannelsCreatedTogetherAllMeet(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		var wg sync.WaitGroup
+		errc := make(chan error, 16)
+		for i := range 8 {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				_, err := f.e.CreateWorker(f.ctx, f.ws.Sid, WorkerParams{FriendlyName: ptr(fmt.Sprintf("w%d", i))})
+				errc <- err
+			}()
+			go func() {
+				defer wg.Done()
+				_, err := f.e.CreateTaskChannel(f.ctx, f.ws.Sid, TaskChannelParams{FriendlyName: ptr("c"), UniqueName: ptr(fmt.Sprintf("c%d", i))})
+				errc <- err
+			}()
+		}
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			f.must(err)
+		}
+		if n := rowCounts(t, d, f.ws.Sid)["worker_channels"]; n != 8*(5+8) {
+			t.Fatalf("%d worker channels, want 8 workers × 13 channels", n)
 		}
 	})
 }

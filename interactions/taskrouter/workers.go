@@ -86,7 +86,9 @@ func (e *Engine) CreateWorker(ctx context.Context, workspaceSid string, p Worker
 		DateStatusChanged: now, DateCreated: now, DateUpdated: now}
 	set(&w.Attributes, p.Attributes)
 	err := e.write(ctx, func(tx *db.Tx) error {
-		ws, err := e.findWorkspace(tx.DB, workspaceSid)
+		// See CreateTaskChannel: no channel can appear between this and the
+		// worker's channels being created.
+		ws, err := e.findWorkspace(locked(tx, "SHARE"), workspaceSid)
 		if err != nil {
 			return err
 		}
