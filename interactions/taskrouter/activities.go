@@ -107,7 +107,8 @@ func (e *Engine) UpdateActivity(ctx context.Context, workspaceSid, activitySid s
 // default or timeout activity, no worker in it, no queue moving workers to it.
 func (e *Engine) DeleteActivity(ctx context.Context, workspaceSid, activitySid string) error {
 	return errs.Wrap(e.write(ctx, func(tx *db.Tx) error {
-		a, err := lookup[Activity](tx.DB, workspaceSid, "sid", activitySid, "Activities")
+		// Exclusive against the share lock of whatever starts using it.
+		a, err := lookup[Activity](locked(tx, "UPDATE"), workspaceSid, "sid", activitySid, "Activities")
 		if err != nil {
 			return err
 		}

@@ -56,10 +56,11 @@ func checkTaskQueueParams(p TaskQueueParams, create bool) error {
 // checkQueueActivities checks that the queue's activities, when set, are
 // activities of the workspace.
 func checkQueueActivities(tx *db.Tx, workspaceSid string, p TaskQueueParams) error {
-	if err := activityOf(tx.DB, workspaceSid, "ReservationActivitySid", p.ReservationActivitySid, true); err != nil {
+	if _, err := activityOf(tx, workspaceSid, "ReservationActivitySid", p.ReservationActivitySid, true); err != nil {
 		return err
 	}
-	return activityOf(tx.DB, workspaceSid, "AssignmentActivitySid", p.AssignmentActivitySid, true)
+	_, err := activityOf(tx, workspaceSid, "AssignmentActivitySid", p.AssignmentActivitySid, true)
+	return err
 }
 
 // queueNameTaken turns a unique violation into a clear conflict.

@@ -92,18 +92,15 @@ func (e *Engine) CreateWorker(ctx context.Context, workspaceSid string, p Worker
 		if err != nil {
 			return err
 		}
-		w.ActivitySid = ws.DefaultActivitySid
+		activitySid := &ws.DefaultActivitySid
 		if p.ActivitySid != nil {
-			if err := activityOf(tx.DB, workspaceSid, "ActivitySid", p.ActivitySid, false); err != nil {
-				return err
-			}
-			w.ActivitySid = *p.ActivitySid
+			activitySid = p.ActivitySid
 		}
-		a, err := lookup[Activity](tx.DB, workspaceSid, "sid", w.ActivitySid, "Activities")
+		a, err := activityOf(tx, workspaceSid, "ActivitySid", activitySid, false)
 		if err != nil {
 			return err
 		}
-		w.Available = a.Available
+		w.ActivitySid, w.Available = a.Sid, a.Available
 		if err := workerNameTaken(tx.DB, workspaceSid, w.FriendlyName, w.Sid); err != nil {
 			return err
 		}
@@ -273,14 +270,9 @@ func (e *Engine) UpdateWorker(ctx context.Context, workspaceSid, workerSid strin
 		if w, err = e.findWorker(tx.DB, workspaceSid, workerSid); err != nil {
 			return err
 		}
-		var to Activity
-		if p.ActivitySid != nil {
-			if err := activityOf(tx.DB, workspaceSid, "ActivitySid", p.ActivitySid, false); err != nil {
-				return err
-			}
-			if to, err = lookup[Activity](tx.DB, workspaceSid, "sid", *p.ActivitySid, "Activities"); err != nil {
-				return err
-			}
+		to, err := activityOf(tx, workspaceSid, "ActivitySid", p.ActivitySid, false)
+		if err != nil {
+			return err
 		}
 		if p.FriendlyName != nil {
 			if err := workerNameTaken(tx.DB, workspaceSid, *p.FriendlyName, w.Sid); err != nil {

@@ -116,18 +116,17 @@ func lookup[T any](q *gorm.DB, workspaceSid, column, value, kind string) (T, err
 }
 
 // activityOf checks that an ActivitySid-valued parameter names an activity
-// of the workspace; an empty value is allowed where allowEmpty says so.
-func activityOf(q *gorm.DB, workspaceSid, field string, v *string, allowEmpty bool) error {
+// of the workspace (an empty value is allowed where allowEmpty says so) and
+// returns it, share-locked so that it cannot be deleted before tx commits.
+func activityOf(tx *db.Tx, workspaceSid, field string, v *string, allowEmpty bool) (Activity, error) {
 	if v == nil || (*v == "" && allowEmpty) {
-		return nil
+		return Activity{}, nil
 	}
-	if _, err := lookup[Activity](q, workspaceSid, "sid", *v, "Activities"); err != nil {
-		if errs.KindOf(err) == errs.NotFound {
-			return errs.Invalidf("%s %q is not an activity of this workspace", field, *v)
-		}
-		return err
+	a, err := lookup[Activity](locked(tx, "SHARE"), workspaceSid, "sid", *v, "Activities")
+	if errs.KindOf(err) == errs.NotFound {
+		return a, errs.Invalidf("%s %q is not an activity of this workspace", field, *v)
 	}
-	return nil
+	return a, err
 }
 
 func checkWorkspaceParams(p WorkspaceParams, create bool) error {
@@ -205,10 +204,10 @@ func (e *Engine) UpdateWorkspace(ctx context.Context, workspaceSid string, p Wor
 		if ws, err = e.findWorkspace(tx.DB, workspaceSid); err != nil {
 			return err
 		}
-		if err := activityOf(tx.DB, ws.Sid, "DefaultActivitySid", p.DefaultActivitySid, false); err != nil {
+		if _, err := activityOf(tx, ws.Sid, "DefaultActivitySid", p.DefaultActivitySid, false); err != nil {
 			return err
 		}
-		if err := activityOf(tx.DB, ws.Sid, "TimeoutActivitySid", p.TimeoutActivitySid, false); err != nil {
+		if _, err := activityOf(tx, ws.Sid, "TimeoutActivitySid", p.TimeoutActivitySid, false); err != nil {
 			return err
 		}
 		set(&ws.FriendlyName, p.FriendlyName)
