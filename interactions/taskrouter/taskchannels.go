@@ -134,7 +134,9 @@ func (e *Engine) UpdateTaskChannel(ctx context.Context, workspaceSid, key string
 // assignment), so this also keeps every worker channel in use.
 func (e *Engine) DeleteTaskChannel(ctx context.Context, workspaceSid, key string) error {
 	return errs.Wrap(e.write(ctx, func(tx *db.Tx) error {
-		tc, err := taskChannelByKey(tx.DB, workspaceSid, key)
+		// Locked, so that a task creation that share-locks the channel is
+		// either counted below or finds the channel gone.
+		tc, err := taskChannelByKey(locked(tx, "UPDATE"), workspaceSid, key)
 		if err != nil {
 			return err
 		}

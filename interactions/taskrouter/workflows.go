@@ -168,7 +168,9 @@ func (e *Engine) UpdateWorkflow(ctx context.Context, workspaceSid, workflowSid s
 // reserved or assigned.
 func (e *Engine) DeleteWorkflow(ctx context.Context, workspaceSid, workflowSid string) error {
 	return errs.Wrap(e.write(ctx, func(tx *db.Tx) error {
-		wf, err := lookup[Workflow](tx.DB, workspaceSid, "sid", workflowSid, "Workflows")
+		// Locked, so that a task creation that share-locks the workflow is
+		// either counted below or finds the workflow gone.
+		wf, err := lookup[Workflow](locked(tx, "UPDATE"), workspaceSid, "sid", workflowSid, "Workflows")
 		if err != nil {
 			return err
 		}
