@@ -305,18 +305,7 @@ func (s *Service) AddParticipant(ctx context.Context, interactionSid, channelSid
 	}
 	var out Participant
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		var ch Channel
-		res := tx.Where("interaction_sid = ? AND sid = ?", interactionSid, channelSid).Limit(1).Find(&ch)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return notFound("Interactions/"+interactionSid+"/Channels", channelSid)
-		}
-		if ch.Status == ChannelClosed {
-			return errs.E(errs.Conflict, errs.CodeInvalidParam, "Interaction channel %s is closed", ch.Sid)
-		}
-		c, err := s.conv.ConversationTx(tx, ch.MediaChannelSid)
+		ch, c, err := s.openChannel(tx, interactionSid, channelSid)
 		if err != nil {
 			return err
 		}
@@ -337,6 +326,23 @@ func (s *Service) AddParticipant(ctx context.Context, interactionSid, channelSid
 		return tx.Create(&out).Error
 	})
 	return out, err
+}
+
+// openChannel loads a channel that is not closed, with its conversation.
+func (s *Service) openChannel(tx *db.Tx, interactionSid, channelSid string) (Channel, conversations.Conversation, error) {
+	var ch Channel
+	res := tx.Where("interaction_sid = ? AND sid = ?", interactionSid, channelSid).Limit(1).Find(&ch)
+	if res.Error != nil {
+		return ch, conversations.Conversation{}, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ch, conversations.Conversation{}, notFound("Interactions/"+interactionSid+"/Channels", channelSid)
+	}
+	if ch.Status == ChannelClosed {
+		return ch, conversations.Conversation{}, errs.E(errs.Conflict, errs.CodeInvalidParam, "Interaction channel %s is closed", ch.Sid)
+	}
+	c, err := s.conv.ConversationTx(tx, ch.MediaChannelSid)
+	return ch, c, err
 }
 
 // Participants lists a channel's participants.
@@ -400,18 +406,7 @@ func (s *Service) CreateInvite(ctx context.Context, interactionSid, channelSid, 
 	}
 	var inv Invite
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
-		var ch Channel
-		res := tx.Where("interaction_sid = ? AND sid = ?", interactionSid, channelSid).Limit(1).Find(&ch)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return notFound("Interactions/"+interactionSid+"/Channels", channelSid)
-		}
-		if ch.Status == ChannelClosed {
-			return errs.E(errs.Conflict, errs.CodeInvalidParam, "Interaction channel %s is closed", ch.Sid)
-		}
-		c, err := s.conv.ConversationTx(tx, ch.MediaChannelSid)
+		ch, c, err := s.openChannel(tx, interactionSid, channelSid)
 		if err != nil {
 			return err
 		}
@@ -497,16 +492,12 @@ func (s *Service) CreateTransfer(ctx context.Context, interactionSid, channelSid
 	}
 	var tr Transfer
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		var ch Channel
-		res := tx.Where("interaction_sid = ? AND sid = ?", interactionSid, channelSid).Limit(1).Find(&ch)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return notFound("Interactions/"+interactionSid+"/Channels", channelSid)
+		ch, c, err := s.openChannel(tx, interactionSid, channelSid)
+		if err != nil {
+			return err
 		}
 		var from Participant
-		res = tx.Where("channel_sid = ? AND sid = ? AND type = ? AND status = ?", ch.Sid, spec.From, TypeAgent, ParticipantActive).Limit(1).Find(&from)
+		res := tx.Where("channel_sid = ? AND sid = ? AND type = ? AND status = ?", ch.Sid, spec.From, TypeAgent, ParticipantActive).Limit(1).Find(&from)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -533,10 +524,6 @@ func (s *Service) CreateTransfer(ctx context.Context, interactionSid, channelSid
 			props.WorkerSid = spec.To
 		} else {
 			props.QueueSid = spec.To
-		}
-		c, err := s.conv.ConversationTx(tx, ch.MediaChannelSid)
-		if err != nil {
-			return err
 		}
 		cust, err := s.customerOf(tx, c)
 		if err != nil {
