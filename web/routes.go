@@ -18,5 +18,6 @@ func addRoutes(app *fiber.App, d Deps) {
 	api.addAddressConfigurationRoutes(v1)
 	api.addConversationRoutes(v1)
 	api.addTaskRouterRoutes(v1)
+	api.addTaskRouterStatisticsRoutes(v1)
 	api.addInteractionRoutes(v1)
 }
