@@ -140,7 +140,7 @@ func (e *Engine) applyAutoCreation(tx *db.Tx, a *AddressConfiguration, p Address
 	if p.AutoCreationServiceSid != nil {
 		if s := *p.AutoCreationServiceSid; s != "" {
 			var svc Service
-			res := lockRows(tx, "SHARE").Where("sid = ?", s).Limit(1).Find(&svc)
+			res := tx.Locked("SHARE").Where("sid = ?", s).Limit(1).Find(&svc)
 			if res.Error != nil {
 				return res.Error
 			}

@@ -439,5 +439,5 @@ func (e *Engine) DefaultServiceSid(tx *db.Tx) (string, error) {
 // interaction per conversation) without a race between nodes.
 func (e *Engine) LockConversationTx(tx *db.Tx, conversationSid string) error {
 	var sids []string
-	return lockRows(tx, "UPDATE").Model(&Conversation{}).Where("sid = ?", conversationSid).Pluck("sid", &sids).Error
+	return tx.Locked("UPDATE").Model(&Conversation{}).Where("sid = ?", conversationSid).Pluck("sid", &sids).Error
 }

@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/errs"
@@ -113,16 +112,6 @@ func inConversation[T any](e *Engine, ctx context.Context, serviceSid, key strin
 	return out, err
 }
 
-// lockRows returns a query of tx that locks the rows it reads until tx ends
-// (strength UPDATE or SHARE), so a check on them holds until the write that
-// depends on it. Only Postgres needs it: SQLite transactions are immediate
-// and so already one at a time.
-func lockRows(tx *db.Tx, strength string) *gorm.DB {
-	if tx.Dialect() == db.Postgres {
-		return tx.Clauses(clause.Locking{Strength: strength})
-	}
-	return tx.DB
-}
 
 // read returns a GORM handle for queries outside a transaction.
 func (e *Engine) read(ctx context.Context) *gorm.DB { return e.db.Gorm.WithContext(ctx) }

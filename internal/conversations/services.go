@@ -146,7 +146,7 @@ func (e *Engine) DeleteService(ctx context.Context, serviceSid string) error {
 		var svc Service
 		// The exclusive lock waits out address configurations being pointed
 		// at this service (they take a share lock), so the check below holds.
-		res := lockRows(tx, "UPDATE").Where("sid = ?", serviceSid).Limit(1).Find(&svc)
+		res := tx.Locked("UPDATE").Where("sid = ?", serviceSid).Limit(1).Find(&svc)
 		if res.Error != nil {
 			return res.Error
 		}

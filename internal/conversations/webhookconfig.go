@@ -162,7 +162,7 @@ func (e *Engine) UpdateWebhookConfig(ctx context.Context, serviceSid string, p W
 			// Share-lock the service: this row has no foreign key, so a
 			// concurrent DeleteService must wait rather than orphan it.
 			var svc Service
-			res := lockRows(tx, "SHARE").Where("sid = ?", serviceSid).Limit(1).Find(&svc)
+			res := tx.Locked("SHARE").Where("sid = ?", serviceSid).Limit(1).Find(&svc)
 			if res.Error != nil {
 				return res.Error
 			}

@@ -219,7 +219,7 @@ func (e *Engine) CreateConversationWebhook(ctx context.Context, serviceSid, conv
 		return w, err
 	}
 	err := e.write(ctx, func(tx *db.Tx) error {
-		c, err := e.findConversation(lockRows(tx, "UPDATE"), serviceSid, conversationKey)
+		c, err := e.findConversation(tx.Locked("UPDATE"), serviceSid, conversationKey)
 		if err != nil {
 			return err
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 
 	"github.com/switchboardhq/switchboard/migrations"
@@ -330,3 +331,14 @@ func IsUniqueViolation(err error) bool {
 
 // IsNotFound reports whether err is GORM's record-not-found.
 func IsNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }
+
+// Locked returns a query of tx that row-locks what it reads until tx ends
+// (strength "UPDATE" or "SHARE"), so a check holds until the write that
+// depends on it. Only Postgres needs it: SQLite's immediate transactions
+// already run one at a time.
+func (tx *Tx) Locked(strength string) *gorm.DB {
+	if tx.d.Dialect == Postgres {
+		return tx.Clauses(clause.Locking{Strength: strength})
+	}
+	return tx.DB
+}
