@@ -112,7 +112,6 @@ func inConversation[T any](e *Engine, ctx context.Context, serviceSid, key strin
 	return out, err
 }
 
-
 // read returns a GORM handle for queries outside a transaction.
 func (e *Engine) read(ctx context.Context) *gorm.DB { return e.db.Gorm.WithContext(ctx) }
 
