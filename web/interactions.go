@@ -58,13 +58,28 @@ func (a *restAPI) interactionURL(c *fiber.Ctx, sid string) string {
 	return a.base(c) + "/v1/Interactions/" + sid
 }
 
-func (a *restAPI) interactionJSON(c *fiber.Ctx, in interactions.Interaction, task *taskrouter.Task) interactionJSON {
+// interactionJSON renders an interaction. Its channel is the Channel it was
+// created with plus the channel's sid, which clients read as channel.sid to
+// reach /Channels/{UO}.
+func (a *restAPI) interactionJSON(c *fiber.Ctx, in interactions.Interaction, ch interactions.Channel, task *taskrouter.Task) interactionJSON {
 	u := a.interactionURL(c, in.Sid)
 	var routing any = rawJSON(in.Routing)
 	if task != nil {
-		routing = map[string]any{"properties": taskProperties(*task)}
+		routing = map[string]any{"reservation": nil, "properties": taskProperties(*task)}
 	}
-	return interactionJSON{Sid: in.Sid, Channel: rawJSON(in.Channel), Routing: routing, URL: u,
+	channel := map[string]any{}
+	_ = json.Unmarshal(rawJSON(in.Channel), &channel)
+	if ch.Sid != "" {
+		channel["sid"] = ch.Sid
+		if _, ok := channel["type"]; !ok {
+			channel["type"] = ch.Type
+		}
+	}
+	rendered, err := json.Marshal(channel)
+	if err != nil {
+		rendered = rawJSON(in.Channel)
+	}
+	return interactionJSON{Sid: in.Sid, Channel: rendered, Routing: routing, URL: u,
 		Links: map[string]string{"channels": u + "/Channels"}, InteractionContextSid: nullable(in.InteractionContextSid),
 		WebhookTtid: nullable(in.WebhookTtid)}
 }
@@ -92,7 +107,16 @@ func (a *restAPI) createInteraction(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return created(c, a.interactionJSON(c, out.Interaction, &out.Task))
+	return created(c, a.interactionJSON(c, out.Interaction, out.Channel, &out.Task))
+}
+
+// interactionChannel is an interaction's channel (it has one), for its rendering.
+func (a *restAPI) interactionChannel(c *fiber.Ctx, interactionSid string) (interactions.Channel, error) {
+	rows, _, err := a.ix.Channels(c.UserContext(), interactionSid, 0, 1)
+	if err != nil || len(rows) == 0 {
+		return interactions.Channel{}, err
+	}
+	return rows[0], nil
 }
 
 func (a *restAPI) fetchInteraction(c *fiber.Ctx) error {
@@ -100,7 +124,11 @@ func (a *restAPI) fetchInteraction(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(a.interactionJSON(c, in, nil))
+	ch, err := a.interactionChannel(c, in.Sid)
+	if err != nil {
+		return err
+	}
+	return c.JSON(a.interactionJSON(c, in, ch, nil))
 }
 
 func (a *restAPI) updateInteraction(c *fiber.Ctx) error {
@@ -112,7 +140,11 @@ func (a *restAPI) updateInteraction(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(a.interactionJSON(c, in, nil))
+	ch, err := a.interactionChannel(c, in.Sid)
+	if err != nil {
+		return err
+	}
+	return c.JSON(a.interactionJSON(c, in, ch, nil))
 }
 
 type interactionChannelJSON struct {

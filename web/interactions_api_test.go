@@ -112,8 +112,9 @@ func (e *ixEnv) bind(convSid string, attrs map[string]any) (*flexv1.FlexV1Intera
 	e.must(err)
 	chs, err := e.fx.ListInteractionChannel(*in.Sid, nil)
 	e.must(err)
-	if len(chs) != 1 {
-		e.t.Fatalf("interaction %s has %d channels, want 1", *in.Sid, len(chs))
+	// Clients take the channel from the interaction: channel.sid.
+	if len(chs) != 1 || ixObject(in.Channel)["sid"] != *chs[0].Sid {
+		e.t.Fatalf("interaction %s has %d channels, and channel %v", *in.Sid, len(chs), ixObject(in.Channel))
 	}
 	return in, *chs[0].Sid
 }
@@ -330,8 +331,16 @@ func TestCreateInteractionOnAConversationRoutesATaskWithTheGivenAttributes(t *te
 			(*in.Links)["channels"] != *in.Url+"/Channels" || *in.WebhookTtid != "flex_interactionwebhook_01" {
 			t.Fatalf("created = %+v", in)
 		}
-		if ch := ixObject(in.Channel); ch["type"] != "sms" || ch["initiated_by"] != "customer" {
-			t.Fatalf("channel = %v, want the Channel it was created with", ch)
+		ch := ixObject(in.Channel)
+		chSid, _ := ch["sid"].(string)
+		if ch["type"] != "sms" || ch["initiated_by"] != "customer" || !strings.HasPrefix(chSid, "UO") {
+			t.Fatalf("channel = %v, want the Channel it was created with and its sid", ch)
+		}
+		if got, err := e.fx.FetchInteractionChannel(*in.Sid, chSid); err != nil || *got.Status != "active" || *got.Type != "sms" {
+			t.Fatalf("channel.sid %s does not fetch the channel: %+v (%v)", chSid, got, err)
+		}
+		if r, ok := ixObject(in.Routing)["reservation"]; !ok || r != nil {
+			t.Fatalf("routing.reservation = %v (present %v), want null", r, ok)
 		}
 		props, _ := ixObject(in.Routing)["properties"].(map[string]any)
 		taskSid, _ := props["sid"].(string)
@@ -358,11 +367,12 @@ func TestCreateInteractionOnAConversationRoutesATaskWithTheGivenAttributes(t *te
 		}
 
 		got, err := e.fx.FetchInteraction(*in.Sid)
-		if err != nil || *got.Sid != *in.Sid || ixObject(got.Channel)["type"] != "sms" || *got.WebhookTtid != "flex_interactionwebhook_01" {
+		if err != nil || *got.Sid != *in.Sid || ixObject(got.Channel)["type"] != "sms" || ixObject(got.Channel)["sid"] != chSid ||
+			*got.WebhookTtid != "flex_interactionwebhook_01" {
 			t.Fatalf("fetched = %+v (%v)", got, err)
 		}
 		up, err := e.fx.UpdateInteraction(*in.Sid, (&flexv1.UpdateInteractionParams{}).SetWebhookTtid("flex_interactionwebhook_02"))
-		if err != nil || *up.WebhookTtid != "flex_interactionwebhook_02" {
+		if err != nil || *up.WebhookTtid != "flex_interactionwebhook_02" || ixObject(up.Channel)["sid"] != chSid {
 			t.Fatalf("updated = %+v (%v)", up, err)
 		}
 		if got, _ := e.fx.FetchInteraction(*in.Sid); *got.WebhookTtid != "flex_interactionwebhook_02" {
