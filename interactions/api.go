@@ -59,6 +59,10 @@ func (s *Service) CreateInteraction(ctx context.Context, channelJSON, routingJSO
 			if c, err = s.conv.ConversationTx(tx, spec.Properties.MediaChannelSid); err != nil {
 				return err
 			}
+			if c.State == conversations.StateClosed {
+				// No agent could ever join it: its task would be offered for nothing.
+				return errs.E(errs.Invalid, conversations.CodeClosed, "Conversation %s is closed and cannot take an interaction", c.Sid)
+			}
 			var open int64
 			if err := tx.Model(&Channel{}).Where("media_channel_sid = ? AND status IN ?", c.Sid,
 				[]string{ChannelSetup, ChannelActive, ChannelInactive}).Count(&open).Error; err != nil {
@@ -92,6 +96,7 @@ func (s *Service) CreateInteraction(ctx context.Context, channelJSON, routingJSO
 		default:
 			return errs.Invalidf("Channel needs properties.media_channel_sid (an existing conversation) or participants (a new one)")
 		}
+		cust.outbound = strings.EqualFold(spec.InitiatedBy, "agent")
 		var err error
 		out.Interaction, out.Channel, out.Task, err = s.open(tx, c, cust, routing.Properties, channelJSON)
 		if err != nil {

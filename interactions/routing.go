@@ -62,6 +62,7 @@ type customerParticipant struct {
 	name        string
 	address     string
 	channelType string
+	outbound    bool // an agent started the contact: the task is outbound, initiated by the agent
 }
 
 func describeCustomer(p conversations.Participant) customerParticipant {
@@ -216,12 +217,16 @@ func (s *Service) invite(tx *db.Tx, ch Channel, c conversations.Conversation, cu
 	for k, v := range extra {
 		attrs[k] = v
 	}
+	direction, initiatedBy := "inbound", "customer"
+	if cust.outbound {
+		direction, initiatedBy = "outbound", "agent"
+	}
 	for k, v := range map[string]any{
-		"conversationSid": c.Sid, "channelType": ch.Type, "direction": "inbound", "initiatedBy": "customer",
+		"conversationSid": c.Sid, "channelType": ch.Type, "direction": direction, "initiatedBy": initiatedBy,
 		"customerName": cust.name, "customerAddress": cust.address,
 		"flexInteractionSid": ch.InteractionSid, "flexInteractionChannelSid": ch.Sid, "flexChannelInviteSid": inv.Sid,
 		"customers":     map[string]any{"name": cust.name, "phone": cust.address},
-		"conversations": map[string]any{"initiated_by": "customer", "conversation_id": ch.InteractionSid, "media": []any{map[string]any{"type": "ChatTranscript", "sid": c.Sid}}},
+		"conversations": map[string]any{"initiated_by": initiatedBy, "conversation_id": ch.InteractionSid, "media": []any{map[string]any{"type": "ChatTranscript", "sid": c.Sid}}},
 	} {
 		if _, set := attrs[k]; !set {
 			attrs[k] = v

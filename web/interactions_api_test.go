@@ -349,7 +349,8 @@ func TestCreateInteractionOnAConversationRoutesATaskWithTheGivenAttributes(t *te
 			t.Fatalf("routing.properties = %v, want the task", props)
 		}
 		if attrs["tier"] != "gold" || attrs["customerName"] != "Casey" || attrs["conversationSid"] != convSid ||
-			attrs["flexInteractionSid"] != *in.Sid || attrs["channelType"] != "sms" || attrs["customerAddress"] != ixCustomer {
+			attrs["flexInteractionSid"] != *in.Sid || attrs["channelType"] != "sms" || attrs["customerAddress"] != ixCustomer ||
+			attrs["flexInteractionChannelSid"] != chSid || attrs["direction"] != "inbound" || attrs["initiatedBy"] != "customer" {
 			t.Fatalf("routing.properties.attributes = %v", attrs)
 		}
 
@@ -412,6 +413,9 @@ func TestCreateInteractionRefusesBadChannelsAndUnknownConversations(t *testing.T
 			return err
 		}
 		bound := map[string]any{"type": "sms", "initiated_by": "customer", "properties": map[string]any{"media_channel_sid": convSid}}
+		closed := e.customerConversation("+15551230002")
+		_, err := e.cv.UpdateConversation(closed, (&conv.UpdateConversationParams{}).SetState("closed"))
+		e.must(err)
 		cases := []struct {
 			name         string
 			call         func() error
@@ -433,6 +437,10 @@ func TestCreateInteractionRefusesBadChannelsAndUnknownConversations(t *testing.T
 				return create(map[string]any{"type": "sms", "initiated_by": "customer",
 					"properties": map[string]any{"media_channel_sid": "CH00000000000000000000000000000000"}}, nil)
 			}, 20404, 404},
+			{"closed conversation: no agent could join it", func() error {
+				return create(map[string]any{"type": "sms", "initiated_by": "customer",
+					"properties": map[string]any{"media_channel_sid": closed}}, nil)
+			}, 50377, 400},
 			{"unknown workspace", func() error {
 				return create(bound, map[string]any{"properties": map[string]any{"workspace_sid": "WS00000000000000000000000000000000"}})
 			}, 20404, 404},
@@ -479,6 +487,12 @@ func TestAgentInitiatedInteractionCreatesTheConversationAndRoutesToTheNamedWorke
 		convSid, _ := attrs["conversationSid"].(string)
 		if !strings.HasPrefix(convSid, "CH") || attrs["from"] != ixProxy || attrs["customerAddress"] != "+15557770001" {
 			t.Fatalf("routing.properties.attributes = %v", attrs)
+		}
+		// Flex UI tells outbound work by these attributes.
+		if cs, _ := attrs["conversations"].(map[string]any); attrs["direction"] != "outbound" || attrs["initiatedBy"] != "agent" ||
+			cs["initiated_by"] != "agent" {
+			t.Fatalf("an agent-initiated task has direction %v, initiatedBy %v, conversations %v; want outbound, agent, agent",
+				attrs["direction"], attrs["initiatedBy"], attrs["conversations"])
 		}
 
 		// The conversation exists with the customer's SMS binding.
