@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,7 @@ func (a *restAPI) addTaskRouterStatisticsRoutes(v1 fiber.Router) {
 	}
 	w.get(workerStats.path+"/Statistics", a.statistics(workerStats, nested))
 	w.get("/TaskQueues/Statistics", a.listTaskQueuesStatistics)
+	w.post("/TaskQueues/RealTimeStatistics", a.bulkTaskQueuesRealTimeStatistics)
 }
 
 // statsKind is one of Twilio's statistics resources: where it lives, its
@@ -159,6 +161,28 @@ func (a *restAPI) listTaskQueuesStatistics(c *fiber.Ctx) error {
 			return fiber.Map{"account_sid": a.tr.AccountSid(), "workspace_sid": workspaceOf(c), "task_queue_sid": s.TaskQueueSid,
 				"realtime": queueStats.realTimeJSON(s.RealTime), "cumulative": queueStats.cumulativeJSON(s.Cumulative)}
 		}))
+}
+
+// bulkTaskQueuesRealTimeStatistics answers Twilio's bulk retrieval: a JSON
+// body {"QueueSids": [...]} (any letter case) naming up to 50 queues.
+func (a *restAPI) bulkTaskQueuesRealTimeStatistics(c *fiber.Ctx) error {
+	var body struct {
+		QueueSids []string `json:"queueSids"`
+	}
+	if err := json.Unmarshal(c.Body(), &body); err != nil {
+		return errs.Invalidf("The body must be a JSON object such as {\"QueueSids\": [\"WQ…\"]}")
+	}
+	rows, err := a.tr.TaskQueuesRealTimeStatistics(c.UserContext(), workspaceOf(c), body.QueueSids)
+	if err != nil {
+		return err
+	}
+	data := make([]fiber.Map, len(rows))
+	for i, r := range rows {
+		data[i] = queueStats.realTimeJSON(r.RealTime)
+		data[i]["task_queue_sid"] = r.TaskQueueSid
+	}
+	return c.JSON(fiber.Map{"account_sid": a.tr.AccountSid(), "workspace_sid": workspaceOf(c), "task_queue_data": data,
+		"task_queue_response_count": len(data), "url": a.trURL(c, "/TaskQueues/RealTimeStatistics")})
 }
 
 func merge(dst, src fiber.Map) {

@@ -272,10 +272,10 @@ func TestWorkerStatisticsThroughTwilioGo(t *testing.T) {
 }
 
 // TestStatisticsBesideQueuesAndWorkersThroughTwilioGo reads the statistics
-// that live beside queues and workers (/TaskQueues/Statistics,
-// /Workers/Statistics…): the TaskQueues/{Sid} and Workers/{Sid} routes must
-// not answer them, so addTaskRouterStatisticsRoutes has to be registered
-// before addTaskRouterRoutes.
+// that live beside queues and workers (/TaskQueues/Statistics, the bulk
+// POST /TaskQueues/RealTimeStatistics, /Workers/Statistics…): the
+// TaskQueues/{Sid} and Workers/{Sid} routes must not answer them, so
+// addTaskRouterStatisticsRoutes has to be registered before addTaskRouterRoutes.
 func TestStatisticsBesideQueuesAndWorkersThroughTwilioGo(t *testing.T) {
 	each(t, func(t *testing.T, s *webtest.Server) {
 		tw := s.Twilio.TaskrouterV1
@@ -332,5 +332,23 @@ func TestStatisticsBesideQueuesAndWorkersThroughTwilioGo(t *testing.T) {
 		}
 		_, err = tw.FetchWorkerStatistics(d.sid, (&trv1.FetchWorkerStatisticsParams{}).SetTaskQueueName("nowhere"))
 		wantTwilioError(t, err, 20001, 400)
+
+		elsewhere := "WQ00000000000000000000000000000000"
+		bulk, err := tw.CreateTaskQueueBulkRealTimeStatistics(d.sid, (&trv1.CreateTaskQueueBulkRealTimeStatisticsParams{}).
+			SetBody(map[string]interface{}{"QueueSids": []string{d.queue, elsewhere}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bulk.TaskQueueResponseCount != 2 || len(*bulk.TaskQueueData) != 2 || *bulk.WorkspaceSid != d.sid ||
+			*bulk.Url != s.URL+"/v1/Workspaces/"+d.sid+"/TaskQueues/RealTimeStatistics" {
+			t.Fatalf("bulk = %+v", bulk)
+		}
+		wantFields(t, "bulk, the task's queue", (*bulk.TaskQueueData)[0].(map[string]any), map[string]any{"task_queue_sid": d.queue,
+			"total_tasks": 1.0, "total_eligible_workers": 2.0, "total_available_workers": 1.0, "longest_task_waiting_sid": nil})
+		wantFields(t, "bulk, a queue elsewhere", (*bulk.TaskQueueData)[1].(map[string]any), map[string]any{"task_queue_sid": elsewhere,
+			"total_tasks": 0.0, "total_eligible_workers": 0.0, "activity_statistics": []any{}})
+		_, err = tw.CreateTaskQueueBulkRealTimeStatistics(d.sid, (&trv1.CreateTaskQueueBulkRealTimeStatisticsParams{}).
+			SetBody(map[string]interface{}{"queueSids": []string{}}))
+		wantMessage(t, err, 20001, 400, "QueueSids")
 	})
 }

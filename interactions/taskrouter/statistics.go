@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/errs"
+	"github.com/switchboardhq/switchboard/internal/sid"
 )
 
 // StatisticsScope is what statistics describe: the whole workspace (the
@@ -231,6 +233,47 @@ func (e *Engine) TaskQueuesStatistics(ctx context.Context, workspaceSid, friendl
 	return out, more, nil
 }
 
+// MaxBulkTaskQueues is how many queues one bulk real-time request may name.
+const MaxBulkTaskQueues = 50
+
+// TaskQueuesRealTimeStatistics computes the real-time statistics of up to
+// MaxBulkTaskQueues queues at once, in the order given. As on Twilio, a
+// well-formed queue SID the workspace does not have gets zeros.
+func (e *Engine) TaskQueuesRealTimeStatistics(ctx context.Context, workspaceSid string, queueSids []string) ([]QueueStatistics, error) {
+	q := e.read(ctx)
+	if _, err := e.findWorkspace(q, workspaceSid); err != nil {
+		return nil, err
+	}
+	if len(queueSids) < 1 || len(queueSids) > MaxBulkTaskQueues {
+		return nil, errs.Invalidf("QueueSids must name between 1 and %d task queues", MaxBulkTaskQueues)
+	}
+	for _, s := range queueSids {
+		if !sid.Is(s, sid.TaskQueue) {
+			return nil, errs.Invalidf("QueueSids: %q is not a TaskQueue SID", s)
+		}
+	}
+	var queues []TaskQueue
+	if err := q.Where("workspace_sid = ? AND sid IN ?", workspaceSid, queueSids).Find(&queues).Error; err != nil {
+		return nil, errs.Wrap(err, "task queues")
+	}
+	out := make([]QueueStatistics, len(queueSids))
+	for i, s := range queueSids {
+		out[i].TaskQueueSid = s
+		j := slices.IndexFunc(queues, func(tq TaskQueue) bool { return tq.Sid == s })
+		if j < 0 {
+			out[i].RealTime = &RealTimeStatistics{TasksByPriority: map[string]int{}, TasksByStatus: zeroStatuses(),
+				ActivityStatistics: []ActivityStatistic{}}
+			continue
+		}
+		st, err := e.statistics(ctx, scope{workspaceSid: workspaceSid, queue: &queues[j]}, StatisticsParams{RealTime: true})
+		if err != nil {
+			return nil, err
+		}
+		out[i].Statistics = st
+	}
+	return out, nil
+}
+
 // selectWorkers restricts the scope to the workers f selects.
 func (e *Engine) selectWorkers(ctx context.Context, sc *scope, f WorkerFilter) error {
 	workers, _, err := e.Workers(ctx, sc.workspaceSid, f, allRows)
@@ -324,10 +367,7 @@ func (e *Engine) realTime(q *gorm.DB, sc scope) (RealTimeStatistics, error) {
 		Scan(&groups).Error; err != nil {
 		return rt, errs.Wrap(err, "task statistics")
 	}
-	rt.TasksByStatus, rt.TasksByPriority = map[string]int{}, map[string]int{}
-	for _, s := range liveStatuses {
-		rt.TasksByStatus[s] = 0
-	}
+	rt.TasksByStatus, rt.TasksByPriority = zeroStatuses(), map[string]int{}
 	for _, g := range groups {
 		rt.TasksByStatus[g.AssignmentStatus] += g.N
 		rt.TasksByPriority[strconv.FormatInt(g.Priority, 10)] += g.N
@@ -355,6 +395,15 @@ func (e *Engine) realTime(q *gorm.DB, sc scope) (RealTimeStatistics, error) {
 		})
 	}
 	return rt, err
+}
+
+// zeroStatuses counts no task in each live status.
+func zeroStatuses() map[string]int {
+	out := map[string]int{}
+	for _, s := range liveStatuses {
+		out[s] = 0
+	}
+	return out
 }
 
 // activityStatistics counts the scope's workers per activity.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
+	"github.com/switchboardhq/switchboard/internal/errs"
 )
 
 // statsAt moves the fixture's clock to start+offset (running due jobs).
@@ -355,6 +356,38 @@ func TestStatisticsRejectBadRequests(t *testing.T) {
 		}
 		if _, err := f.e.Statistics(f.ctx, "WS00000000000000000000000000000000", StatisticsScope{}, StatisticsParams{RealTime: true}); err == nil {
 			t.Error("statistics of an unknown workspace")
+		}
+	})
+}
+
+func TestBulkQueueRealTimeStatistics(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		q := f.queue("Support", "1==1", 1, "FIFO")
+		f.workflow(map[string]any{"task_routing": map[string]any{"default_filter": map[string]any{"queue": q.Sid}}}, 120)
+		f.worker("ana", nil, false, nil)
+		task := f.task(nil, 0)
+		f.route()
+		f.advance(5 * time.Second)
+		elsewhere := "WQ00000000000000000000000000000000"
+		rows, err := f.e.TaskQueuesRealTimeStatistics(f.ctx, f.ws.Sid, []string{elsewhere, q.Sid})
+		f.must(err)
+		if len(rows) != 2 || rows[0].TaskQueueSid != elsewhere || rows[1].TaskQueueSid != q.Sid {
+			t.Fatalf("rows = %+v, want one per SID in order", rows)
+		}
+		wantEqual(t, "another workspace's queue", *rows[0].RealTime, RealTimeStatistics{ActivityStatistics: []ActivityStatistic{},
+			TasksByStatus: map[string]int{"pending": 0, "reserved": 0, "assigned": 0, "wrapping": 0}, TasksByPriority: map[string]int{}})
+		rt := rows[1].RealTime
+		wantEqual(t, "queue tasks and workers", [3]int{rt.TotalTasks, rt.TotalWorkers, rt.TotalAvailableWorkers}, [3]int{1, 1, 0})
+		wantEqual(t, "longest waiting", rt.LongestWaiting, &WaitingTask{Sid: task.Sid, Age: 5})
+		if rows[1].Cumulative != nil {
+			t.Error("bulk statistics computed the cumulative part")
+		}
+		for name, sids := range map[string][]string{"none": nil, "not a queue SID": {"WK00000000000000000000000000000000"},
+			"51": slices.Repeat([]string{q.Sid}, 51)} {
+			if _, err := f.e.TaskQueuesRealTimeStatistics(f.ctx, f.ws.Sid, sids); errs.KindOf(err) != errs.Invalid {
+				t.Errorf("%s: %v", name, err)
+			}
 		}
 	})
 }
