@@ -222,6 +222,14 @@ func (e *Engine) TaskQueuesStatistics(ctx context.Context, workspaceSid, friendl
 	if err != nil {
 		return nil, false, err
 	}
+	if p.Cumulative {
+		// One interval for every queue of the list.
+		start, end, err := e.interval(p.Window)
+		if err != nil {
+			return nil, false, err
+		}
+		p.Window = Window{StartDate: &start, EndDate: &end}
+	}
 	out := make([]QueueStatistics, len(queues))
 	for i := range queues {
 		st, err := e.statistics(ctx, scope{workspaceSid: workspaceSid, queue: &queues[i]}, p)
@@ -296,6 +304,21 @@ func (e *Engine) statistics(ctx context.Context, sc scope, p StatisticsParams) (
 		}
 		sc.channel = &tc
 	}
+	var start, end time.Time
+	if p.Cumulative {
+		var err error
+		if start, end, err = e.interval(p.Window); err != nil {
+			return Statistics{}, err
+		}
+		if len(p.SplitByWaitTime) > MaxWaitTimeSplits {
+			return Statistics{}, errs.Invalidf("SplitByWaitTime takes at most %d thresholds", MaxWaitTimeSplits)
+		}
+		for _, t := range p.SplitByWaitTime {
+			if t < 1 {
+				return Statistics{}, errs.Invalidf("SplitByWaitTime thresholds must be whole seconds of at least 1")
+			}
+		}
+	}
 	var out Statistics
 	if p.RealTime {
 		rsc := sc
@@ -313,18 +336,6 @@ func (e *Engine) statistics(ctx context.Context, sc scope, p StatisticsParams) (
 		out.RealTime = &rt
 	}
 	if p.Cumulative {
-		start, end, err := e.interval(p.Window)
-		if err != nil {
-			return out, err
-		}
-		if len(p.SplitByWaitTime) > MaxWaitTimeSplits {
-			return out, errs.Invalidf("SplitByWaitTime takes at most %d thresholds", MaxWaitTimeSplits)
-		}
-		for _, t := range p.SplitByWaitTime {
-			if t < 1 {
-				return out, errs.Invalidf("SplitByWaitTime thresholds must be whole seconds of at least 1")
-			}
-		}
 		cu, err := e.cumulative(q, sc, start, end, p.SplitByWaitTime)
 		if err != nil {
 			return out, err
