@@ -324,6 +324,13 @@ func (s *Service) onAccepted(tx *db.Tx, r taskrouter.Reservation, t taskrouter.T
 			return err
 		}
 	}
+	// An agent joining a parked channel (Flex unparks with an invite) makes
+	// it active again, so their leaving parks it once more.
+	if ch.Status == ChannelInactive {
+		if err := tx.Model(&ch).Updates(map[string]any{"status": ChannelActive, "date_updated": now}).Error; err != nil {
+			return err
+		}
+	}
 	var tr Transfer
 	res = tx.Where("invite_sid = ?", inv.Sid).Limit(1).Find(&tr)
 	if res.Error != nil || res.RowsAffected == 0 {

@@ -1101,6 +1101,61 @@ func TestClosingAnInteractionChannelWithoutRoutingWrapsTheAgentsTask(t *testing.
 		if st := e.taskStatus(taskSid); st != "wrapping" {
 			t.Fatalf("refused calls moved the task to %s", st)
 		}
+		// The wrapping agent completes through their participant.
+		if _, err := e.fx.UpdateInteractionChannelParticipant(ix, ch, *e.agentOf(ix, ch, ana).Sid,
+			(&flexv1.UpdateInteractionChannelParticipantParams{}).SetStatus("closed")); err != nil {
+			t.Fatal(err)
+		}
+		if st := e.taskStatus(taskSid); st != "completed" {
+			t.Fatalf("after the agent closed, the task of a closed channel is %s, want completed", st)
+		}
+	})
+}
+
+func TestClosingAnInteractionChannelWithRoutingClosedCompletesEveryAgentAndWithdrawsInvites(t *testing.T) {
+	each(t, func(t *testing.T, s *webtest.Server) {
+		e := newIxEnv(t, s)
+		ana := e.worker("ana", "")
+		bo := e.worker("bo", "")
+		cy := e.worker("cy", "")
+		convSid, ix, ch, first := e.workingAgent(ana)
+		if _, err := e.fx.CreateInteractionTransfer(ix, ch, (&flexv1.CreateInteractionTransferParams{}).
+			SetBody(map[string]any{"from": *e.agentOf(ix, ch, ana).Sid, "to": bo, "type": "warm"})); err != nil {
+			t.Fatal(err)
+		}
+		e.settle()
+		boOffer := e.offer(bo)
+		e.accept(boOffer)
+		pending, err := e.fx.CreateInteractionChannelInvite(ix, ch, (&flexv1.CreateInteractionChannelInviteParams{}).
+			SetRouting(map[string]any{"properties": map[string]any{"workspace_sid": e.ws, "worker_sid": cy}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.settle()
+		cyOffer := e.offer(cy)
+
+		if _, err := e.fx.UpdateInteractionChannel(ix, ch, (&flexv1.UpdateInteractionChannelParams{}).SetStatus("closed").
+			SetRouting(map[string]any{"status": "closed"})); err != nil {
+			t.Fatal(err)
+		}
+		if e.taskStatus(first) != "completed" || e.taskStatus(*boOffer.TaskSid) != "completed" {
+			t.Fatalf("tasks: ana's %s, bo's %s; want both completed", e.taskStatus(first), e.taskStatus(*boOffer.TaskSid))
+		}
+		if st := e.taskStatus(inviteTask(pending)); st != "canceled" {
+			t.Fatalf("the pending invite's task is %s, want canceled", st)
+		}
+		if r, err := e.trc.FetchWorkerReservation(e.ws, cy, *cyOffer.Sid); err != nil || *r.ReservationStatus == "pending" {
+			t.Fatalf("cy's offer is still pending after the channel closed (%v)", err)
+		}
+		members := e.members(convSid)
+		_, anaIn := members["ana"]
+		_, boIn := members["bo"]
+		if anaIn || boIn || e.channelStatus(ix, ch) != "closed" {
+			t.Fatalf("after closing: ana in %v, bo in %v, channel %s", anaIn, boIn, e.channelStatus(ix, ch))
+		}
+		if _, ok := members[ixCustomer]; !ok {
+			t.Fatal("closing the channel removed the customer")
+		}
 	})
 }
 
@@ -1178,5 +1233,47 @@ func TestAParkedInteractionResumesOnTheSameInteractionWhenTheCustomerWrites(t *t
 		_, err = e.fx.CreateInteraction((&flexv1.CreateInteractionParams{}).
 			SetChannel(map[string]any{"type": "sms", "initiated_by": "customer", "properties": map[string]any{"media_channel_sid": convSid}}))
 		wantTwilioError(t, err, 20001, 409)
+	})
+}
+
+func TestUnparkingAnInteractionWithAnInviteMakesTheChannelActiveUntilTheAgentLeaves(t *testing.T) {
+	each(t, func(t *testing.T, s *webtest.Server) {
+		e := newIxEnv(t, s)
+		ana := e.worker("ana", "")
+		convSid, ix, ch, _ := e.workingAgent(ana)
+		if _, err := e.fx.UpdateInteractionChannel(ix, ch, (&flexv1.UpdateInteractionChannelParams{}).SetStatus("inactive").
+			SetRouting(map[string]any{"status": "closed"})); err != nil {
+			t.Fatal(err)
+		}
+		// Flex's park/unpark pattern: the agent asks for the parked conversation back with an invite.
+		inv, err := e.fx.CreateInteractionChannelInvite(ix, ch, (&flexv1.CreateInteractionChannelInviteParams{}).
+			SetRouting(map[string]any{"properties": map[string]any{"workspace_sid": e.ws, "worker_sid": ana}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.settle()
+		r := e.offer(ana)
+		if *r.TaskSid != inviteTask(inv) {
+			t.Fatalf("ana was offered %s, want the unpark invite's task %s", *r.TaskSid, inviteTask(inv))
+		}
+		status, body := e.answerInvite(ix, ch, *inv.Sid, "accept", *r.Sid, true)
+		if status != 200 {
+			t.Fatalf("accept = %d %v", status, body)
+		}
+		if e.channelStatus(ix, ch) != "active" || e.convState(convSid) != "active" {
+			t.Fatalf("an unparked channel is %s and its conversation %s, want both active", e.channelStatus(ix, ch), e.convState(convSid))
+		}
+		if _, ok := e.members(convSid)["ana"]; !ok {
+			t.Fatal("ana did not rejoin the unparked conversation")
+		}
+		// Her leaving parks it again.
+		if _, err := e.fx.UpdateInteractionChannelParticipant(ix, ch, *e.agentOf(ix, ch, ana).Sid,
+			(&flexv1.UpdateInteractionChannelParticipantParams{}).SetStatus("closed")); err != nil {
+			t.Fatal(err)
+		}
+		if e.taskStatus(inviteTask(inv)) != "completed" || e.channelStatus(ix, ch) != "inactive" || e.convState(convSid) != "inactive" {
+			t.Fatalf("after ana left: task %s, channel %s, conversation %s; want completed, inactive, inactive",
+				e.taskStatus(inviteTask(inv)), e.channelStatus(ix, ch), e.convState(convSid))
+		}
 	})
 }
