@@ -17,7 +17,8 @@ func addRoutes(app *fiber.App, d Deps) {
 	api.addAccountRoutes(v1)
 	api.addAddressConfigurationRoutes(v1)
 	api.addConversationRoutes(v1)
-	api.addTaskRouterRoutes(v1)
+	// Statistics first: /TaskQueues/Statistics must not be taken for a queue SID.
 	api.addTaskRouterStatisticsRoutes(v1)
+	api.addTaskRouterRoutes(v1)
 	api.addInteractionRoutes(v1)
 }

@@ -208,6 +208,9 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	engine.RegisterJobs(runner)
 	tr.RegisterJobs(runner)
 	ix.RegisterJobs(runner)
+	if err := tr.RegisterEventPurge(ctx, runner); err != nil {
+		return err
+	}
 	router := taskrouter.NewRouter(tr, log)
 
 	app := web.New(web.Deps{

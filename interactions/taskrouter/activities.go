@@ -108,7 +108,7 @@ func (e *Engine) UpdateActivity(ctx context.Context, workspaceSid, activitySid s
 func (e *Engine) DeleteActivity(ctx context.Context, workspaceSid, activitySid string) error {
 	return errs.Wrap(e.write(ctx, func(tx *db.Tx) error {
 		// Exclusive against the share lock of whatever starts using it.
-		a, err := lookup[Activity](locked(tx, "UPDATE"), workspaceSid, "sid", activitySid, "Activities")
+		a, err := lookup[Activity](tx.Locked("UPDATE"), workspaceSid, "sid", activitySid, "Activities")
 		if err != nil {
 			return err
 		}

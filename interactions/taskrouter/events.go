@@ -138,7 +138,7 @@ func (e *Engine) whereBelongs(q, sel *gorm.DB, workspaceSid, queueSid, workflowS
 		sel = sel.Where(eventWorkflow+" = ?", workflowSid)
 	}
 	if channel != "" {
-		tc, err := e.findTaskChannel(q, workspaceSid, channel)
+		tc, err := taskChannelParam(q, workspaceSid, channel)
 		if err != nil {
 			return nil, err
 		}

@@ -291,12 +291,8 @@ func (p *pass) workerRoot(c *candidate) map[string]any {
 	}
 	channels := map[string]any{}
 	for tcSid, wc := range c.channels {
-		pct := 0
-		if wc.Capacity > 0 {
-			pct = max(0, (wc.Capacity-wc.Used)*100/wc.Capacity)
-		}
 		channels[p.channels[tcSid]] = map[string]any{"configured_capacity": wc.Capacity, "assigned_tasks": wc.Assigned,
-			"available": wc.Available, "available_capacity_percentage": pct}
+			"available": wc.Available, "available_capacity_percentage": wc.AvailableCapacityPercentage()}
 	}
 	act := p.activities[c.w.ActivitySid]
 	for k, v := range map[string]any{"sid": c.w.Sid, "friendly_name": c.w.FriendlyName, "activity_sid": act.Sid,

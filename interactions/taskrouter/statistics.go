@@ -161,10 +161,6 @@ type QueueStatistics struct {
 // liveStatuses are the statuses of tasks that real-time statistics count.
 var liveStatuses = []string{TaskPending, TaskReserved, TaskAssigned, TaskWrapping}
 
-// ttlExceeded is the reason the engine gives tasks it cancels at the end
-// of their time to live (see runTaskTTL).
-const ttlExceeded = "Task TTL Exceeded"
-
 // allRows is a page that holds every row.
 var allRows = Page{Limit: math.MaxInt32}
 
@@ -298,7 +294,7 @@ func (e *Engine) selectWorkers(ctx context.Context, sc *scope, f WorkerFilter) e
 func (e *Engine) statistics(ctx context.Context, sc scope, p StatisticsParams) (Statistics, error) {
 	q := e.read(ctx)
 	if p.TaskChannel != "" {
-		tc, err := e.findTaskChannel(q, sc.workspaceSid, p.TaskChannel)
+		tc, err := taskChannelParam(q, sc.workspaceSid, p.TaskChannel)
 		if err != nil {
 			return Statistics{}, err
 		}

@@ -54,7 +54,7 @@ func (e *Engine) CreateTaskChannel(ctx context.Context, workspaceSid string, p T
 	err := e.write(ctx, func(tx *db.Tx) error {
 		// Exclusive against CreateWorker's share lock: a worker created
 		// meanwhile either is seen below or sees this channel.
-		if _, err := e.findWorkspace(locked(tx, "NO KEY UPDATE"), workspaceSid); err != nil {
+		if _, err := e.findWorkspace(tx.Locked("NO KEY UPDATE"), workspaceSid); err != nil {
 			return err
 		}
 		if err := tx.Create(&tc).Error; err != nil {
@@ -136,7 +136,7 @@ func (e *Engine) DeleteTaskChannel(ctx context.Context, workspaceSid, key string
 	return errs.Wrap(e.write(ctx, func(tx *db.Tx) error {
 		// Locked, so that a task creation that share-locks the channel is
 		// either counted below or finds the channel gone.
-		tc, err := taskChannelByKey(locked(tx, "UPDATE"), workspaceSid, key)
+		tc, err := taskChannelByKey(tx.Locked("UPDATE"), workspaceSid, key)
 		if err != nil {
 			return err
 		}

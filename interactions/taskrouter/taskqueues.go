@@ -212,7 +212,7 @@ func (e *Engine) DeleteTaskQueue(ctx context.Context, workspaceSid, queueSid str
 	return errs.Wrap(e.write(ctx, func(tx *db.Tx) error {
 		// The lock makes a workflow saved concurrently (which share-locks the
 		// queues it names) either see the queue gone or be seen below.
-		q, err := lookup[TaskQueue](locked(tx, "UPDATE"), workspaceSid, "sid", queueSid, "TaskQueues")
+		q, err := lookup[TaskQueue](tx.Locked("UPDATE"), workspaceSid, "sid", queueSid, "TaskQueues")
 		if err != nil {
 			return err
 		}

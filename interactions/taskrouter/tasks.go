@@ -21,6 +21,10 @@ const (
 	MaxTaskTTL        = 1209600
 )
 
+// ttlExceeded is the reason a task canceled at the end of its time to live
+// gives; statistics count those tasks as timed out in the workflow.
+const ttlExceeded = "Task TTL Exceeded"
+
 // jobTaskTTL cancels a task that was not assigned within its timeout.
 const jobTaskTTL = "taskrouter.task-ttl"
 
@@ -47,15 +51,15 @@ type TaskFilter struct {
 	Ordering         string // "DateCreated:asc" (default), "DateCreated:desc", "Priority:desc", "Priority:asc"
 }
 
-func checkTaskAttributes(attrs *string) error {
+func checkAttributes(attrs *string, max int) error {
 	if attrs == nil {
 		return nil
 	}
 	if *attrs == "" {
 		*attrs = "{}"
 	}
-	if len(*attrs) > MaxTaskAttributes {
-		return errs.E(errs.TooLarge, errs.CodeInvalidParam, "Attributes must be at most %d bytes", MaxTaskAttributes)
+	if len(*attrs) > max {
+		return errs.E(errs.TooLarge, errs.CodeInvalidParam, "Attributes must be at most %d bytes", max)
 	}
 	var obj map[string]any
 	if err := json.Unmarshal([]byte(*attrs), &obj); err != nil || obj == nil {
@@ -77,21 +81,14 @@ func (e *Engine) findTask(q *gorm.DB, workspaceSid, taskSid string) (Task, error
 	return t, nil
 }
 
-// findTaskChannel resolves a task channel by SID or unique name.
-func (e *Engine) findTaskChannel(q *gorm.DB, workspaceSid, key string) (TaskChannel, error) {
-	var c TaskChannel
-	col := "unique_name"
-	if sid.Is(key, sid.TaskChannel) {
-		col = "sid"
+// taskChannelParam resolves a TaskChannel parameter (SID or unique name),
+// share-locked so the channel cannot be deleted under the write that uses it.
+func taskChannelParam(q *gorm.DB, workspaceSid, key string) (TaskChannel, error) {
+	tc, err := taskChannelByKey(q, workspaceSid, key)
+	if errs.KindOf(err) == errs.NotFound {
+		return tc, errs.Invalidf("TaskChannel %q is not a task channel of this workspace", key)
 	}
-	res := q.Where("workspace_sid = ? AND "+col+" = ?", workspaceSid, key).Limit(1).Find(&c)
-	if res.Error != nil {
-		return c, errs.Wrap(res.Error, "task channel")
-	}
-	if res.RowsAffected == 0 {
-		return c, errs.Invalidf("TaskChannel %q is not a task channel of this workspace", key)
-	}
-	return c, nil
+	return tc, err
 }
 
 // CreateTask adds a task and hands it to the router.
@@ -143,7 +140,7 @@ func (e *Engine) DefaultWorkspace(ctx context.Context) (Workspace, error) {
 }
 
 func (e *Engine) createTask(tx *db.Tx, workspaceSid string, p TaskParams) (Task, error) {
-	if err := checkTaskAttributes(p.Attributes); err != nil {
+	if err := checkAttributes(p.Attributes, MaxTaskAttributes); err != nil {
 		return Task{}, err
 	}
 	if _, err := e.findWorkspace(tx.DB, workspaceSid); err != nil {
@@ -174,7 +171,7 @@ func (e *Engine) createTask(tx *db.Tx, workspaceSid string, p TaskParams) (Task,
 	if p.TaskChannel != nil && *p.TaskChannel != "" {
 		channel = *p.TaskChannel
 	}
-	tc, err := e.findTaskChannel(tx.DB, workspaceSid, channel)
+	tc, err := taskChannelParam(tx.Locked("SHARE"), workspaceSid, channel)
 	if err != nil {
 		return t, err
 	}
@@ -228,7 +225,7 @@ func (e *Engine) enterWorkflow(tx *db.Tx, t *Task, now time.Time) (bool, int, er
 		return false, 0, err
 	}
 	var attrs map[string]any
-	_ = json.Unmarshal([]byte(t.Attributes), &attrs) // checked by checkTaskAttributes
+	_ = json.Unmarshal([]byte(t.Attributes), &attrs) // checked by checkAttributes
 	fi, tp := matchFilter(plan, attrs)
 	if tp == nil {
 		return false, 0, nil // nothing matches: the task waits until its attributes change
@@ -252,12 +249,12 @@ func (e *Engine) resolveRouting(tx *db.Tx, t *Task, p TaskParams) error {
 		t.RoutingTarget = target
 		return nil
 	case target != "" && sid.Is(target, sid.TaskQueue):
-		var n int64
-		if err := tx.Model(&TaskQueue{}).Where("workspace_sid = ? AND sid = ?", t.WorkspaceSid, target).Count(&n).Error; err != nil {
-			return err
-		}
-		if n == 0 {
+		_, err := lookup[TaskQueue](tx.Locked("SHARE"), t.WorkspaceSid, "sid", target, "TaskQueues")
+		if errs.KindOf(err) == errs.NotFound {
 			return errs.Invalidf("RoutingTarget %s is not a TaskQueue of this workspace", target)
+		}
+		if err != nil {
+			return err
 		}
 		t.RoutingTarget = target
 		return nil
@@ -268,7 +265,7 @@ func (e *Engine) resolveRouting(tx *db.Tx, t *Task, p TaskParams) error {
 	}
 	if p.WorkflowSid != nil && *p.WorkflowSid != "" {
 		var wf Workflow
-		res := tx.Where("workspace_sid = ? AND sid = ?", t.WorkspaceSid, *p.WorkflowSid).Limit(1).Find(&wf)
+		res := tx.Locked("SHARE").Where("workspace_sid = ? AND sid = ?", t.WorkspaceSid, *p.WorkflowSid).Limit(1).Find(&wf)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -279,7 +276,7 @@ func (e *Engine) resolveRouting(tx *db.Tx, t *Task, p TaskParams) error {
 		return nil
 	}
 	var wfs []Workflow
-	if err := tx.Where("workspace_sid = ?", t.WorkspaceSid).Limit(2).Find(&wfs).Error; err != nil {
+	if err := tx.Locked("SHARE").Where("workspace_sid = ?", t.WorkspaceSid).Limit(2).Find(&wfs).Error; err != nil {
 		return err
 	}
 	if len(wfs) != 1 {
@@ -307,7 +304,7 @@ func (e *Engine) Tasks(ctx context.Context, workspaceSid string, f TaskFilter, p
 		q = q.Where("task_queue_sid = ?", f.TaskQueueSid)
 	}
 	if f.TaskChannel != "" {
-		tc, err := e.findTaskChannel(e.read(ctx), workspaceSid, f.TaskChannel)
+		tc, err := taskChannelParam(e.read(ctx), workspaceSid, f.TaskChannel)
 		if err != nil {
 			return nil, false, err
 		}
@@ -337,7 +334,7 @@ func (e *Engine) Tasks(ctx context.Context, workspaceSid string, f TaskFilter, p
 // lifecycle: canceled (from pending or reserved), wrapping (from assigned),
 // completed (from assigned or wrapping).
 func (e *Engine) UpdateTask(ctx context.Context, workspaceSid, taskSid string, p TaskParams) (Task, error) {
-	if err := checkTaskAttributes(p.Attributes); err != nil {
+	if err := checkAttributes(p.Attributes, MaxTaskAttributes); err != nil {
 		return Task{}, err
 	}
 	var t Task
@@ -361,7 +358,7 @@ func (e *Engine) UpdateTask(ctx context.Context, workspaceSid, taskSid string, p
 			t.Priority, changed = *p.Priority, true
 		}
 		if p.TaskChannel != nil {
-			tc, err := e.findTaskChannel(tx.DB, workspaceSid, *p.TaskChannel)
+			tc, err := taskChannelParam(tx.Locked("SHARE"), workspaceSid, *p.TaskChannel)
 			if err != nil {
 				return err
 			}
@@ -380,7 +377,8 @@ func (e *Engine) UpdateTask(ctx context.Context, workspaceSid, taskSid string, p
 				return err
 			}
 			if err := e.record(tx, Event{WorkspaceSid: workspaceSid, EventType: "task.updated", ResourceType: "task",
-				ResourceSid: t.Sid, TaskSid: t.Sid, Description: "Task " + t.Sid + " updated"}, nil); err != nil {
+				ResourceSid: t.Sid, TaskSid: t.Sid, TaskQueueSid: t.TaskQueueSid, WorkflowSid: t.WorkflowSid,
+				Description: "Task " + t.Sid + " updated"}, nil); err != nil {
 				return err
 			}
 			if err := wake(tx, workspaceSid); err != nil {
@@ -520,7 +518,7 @@ func (e *Engine) DeleteTask(ctx context.Context, workspaceSid, taskSid string) e
 			return err
 		}
 		if err := e.record(tx, Event{WorkspaceSid: workspaceSid, EventType: "task.deleted", ResourceType: "task", ResourceSid: t.Sid,
-			TaskSid: t.Sid}, nil); err != nil {
+			TaskSid: t.Sid, TaskQueueSid: t.TaskQueueSid, WorkflowSid: t.WorkflowSid}, nil); err != nil {
 			return err
 		}
 		return wake(tx, workspaceSid)
@@ -541,6 +539,6 @@ func (e *Engine) runTaskTTL(ctx context.Context, taskSid string) error {
 		if t.AssignmentStatus != TaskPending && t.AssignmentStatus != TaskReserved {
 			return nil
 		}
-		return e.cancelTask(tx, &t, "Task TTL Exceeded")
+		return e.cancelTask(tx, &t, ttlExceeded)
 	})
 }

@@ -44,12 +44,7 @@ type WorkerFilter struct {
 
 // checkWorkerAttributes validates a worker's Attributes: a JSON object of at
 // most MaxWorkerAttributes bytes ("" means {}).
-func checkWorkerAttributes(attrs *string) error {
-	if attrs != nil && len(*attrs) > MaxWorkerAttributes {
-		return errs.E(errs.TooLarge, errs.CodeInvalidParam, "Attributes must be at most %d bytes", MaxWorkerAttributes)
-	}
-	return checkTaskAttributes(attrs)
-}
+func checkWorkerAttributes(attrs *string) error { return checkAttributes(attrs, MaxWorkerAttributes) }
 
 func checkWorkerParams(p WorkerParams, create bool) error {
 	if err := checkFriendlyName(p.FriendlyName, create); err != nil {
@@ -88,7 +83,7 @@ func (e *Engine) CreateWorker(ctx context.Context, workspaceSid string, p Worker
 	err := e.write(ctx, func(tx *db.Tx) error {
 		// See CreateTaskChannel: no channel can appear between this and the
 		// worker's channels being created.
-		ws, err := e.findWorkspace(locked(tx, "SHARE"), workspaceSid)
+		ws, err := e.findWorkspace(tx.Locked("SHARE"), workspaceSid)
 		if err != nil {
 			return err
 		}
@@ -342,7 +337,7 @@ func (e *Engine) DeleteWorker(ctx context.Context, workspaceSid, workerSid strin
 		}
 		// Hold the worker's row so that no new offer to it (which must
 		// reference the row) can commit before the delete.
-		if err := locked(tx, "UPDATE").Where("sid = ?", w.Sid).Find(&Worker{}).Error; err != nil {
+		if err := tx.Locked("UPDATE").Where("sid = ?", w.Sid).Find(&Worker{}).Error; err != nil {
 			return err
 		}
 		if err := e.endWorkerOffers(tx, w.Sid, func(r *Reservation) error {

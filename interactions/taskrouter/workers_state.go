@@ -2,21 +2,7 @@ package taskrouter
 
 import (
 	"github.com/switchboardhq/switchboard/internal/db"
-	"github.com/switchboardhq/switchboard/internal/errs"
 )
-
-// findActivity loads an activity of the workspace.
-func (e *Engine) findActivity(tx *db.Tx, workspaceSid, activitySid string) (Activity, error) {
-	var a Activity
-	res := tx.Where("workspace_sid = ? AND sid = ?", workspaceSid, activitySid).Limit(1).Find(&a)
-	if res.Error != nil {
-		return a, res.Error
-	}
-	if res.RowsAffected == 0 {
-		return a, errs.NotFoundf("Activity %s was not found in this workspace", activitySid)
-	}
-	return a, nil
-}
 
 // setWorkerActivity moves w to the activity, keeps `available` derived from
 // it, records the change and, when the worker becomes available, wakes the
@@ -25,7 +11,7 @@ func (e *Engine) setWorkerActivity(tx *db.Tx, w *Worker, activitySid, reason str
 	if w.ActivitySid == activitySid {
 		return nil
 	}
-	a, err := e.findActivity(tx, w.WorkspaceSid, activitySid)
+	a, err := activityOf(tx, w.WorkspaceSid, "ActivitySid", &activitySid, false)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ func checkConfiguration(tx *db.Tx, workspaceSid, configuration string) error {
 	var lookupErr error
 	exists := func(queueSid string) bool {
 		var found []string
-		if err := locked(tx, "SHARE").Model(&TaskQueue{}).Where("workspace_sid = ? AND sid = ?", workspaceSid, queueSid).
+		if err := tx.Locked("SHARE").Model(&TaskQueue{}).Where("workspace_sid = ? AND sid = ?", workspaceSid, queueSid).
 			Limit(1).Pluck("sid", &found).Error; err != nil {
 			lookupErr = err
 		}
@@ -170,7 +170,7 @@ func (e *Engine) DeleteWorkflow(ctx context.Context, workspaceSid, workflowSid s
 	return errs.Wrap(e.write(ctx, func(tx *db.Tx) error {
 		// Locked, so that a task creation that share-locks the workflow is
 		// either counted below or finds the workflow gone.
-		wf, err := lookup[Workflow](locked(tx, "UPDATE"), workspaceSid, "sid", workflowSid, "Workflows")
+		wf, err := lookup[Workflow](tx.Locked("UPDATE"), workspaceSid, "sid", workflowSid, "Workflows")
 		if err != nil {
 			return err
 		}

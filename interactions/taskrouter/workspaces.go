@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/errs"
@@ -49,16 +48,6 @@ func init() {
 // state (HTTP 409).
 func conflict(format string, args ...any) error {
 	return errs.E(errs.Conflict, errs.CodeInvalidParam, format, args...)
-}
-
-// locked adds a row lock of the given strength ("UPDATE", "SHARE") to a
-// query on Postgres; SQLite's immediate transactions already serialise
-// every writer.
-func locked(tx *db.Tx, strength string) *gorm.DB {
-	if tx.Dialect() == db.Postgres {
-		return tx.Clauses(clause.Locking{Strength: strength})
-	}
-	return tx.DB
 }
 
 // checkFriendlyName validates a FriendlyName parameter; required says
@@ -122,7 +111,7 @@ func activityOf(tx *db.Tx, workspaceSid, field string, v *string, allowEmpty boo
 	if v == nil || (*v == "" && allowEmpty) {
 		return Activity{}, nil
 	}
-	a, err := lookup[Activity](locked(tx, "SHARE"), workspaceSid, "sid", *v, "Activities")
+	a, err := lookup[Activity](tx.Locked("SHARE"), workspaceSid, "sid", *v, "Activities")
 	if errs.KindOf(err) == errs.NotFound {
 		return a, errs.Invalidf("%s %q is not an activity of this workspace", field, *v)
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"testing"
 
 	"github.com/twilio/twilio-go"
@@ -57,6 +58,9 @@ func Start(t testing.TB, d *db.DB) *Server {
 	tr := taskrouter.New(d, acct.Sid)
 	ix := interactions.New(d, engine, tr)
 	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("WEBTEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
 	runner := jobs.NewRunner(d, log)
 	engine.RegisterJobs(runner)
 	tr.RegisterJobs(runner)
