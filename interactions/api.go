@@ -193,12 +193,20 @@ type ChannelRouting struct {
 // default, or closed) moves every agent's task along and closes the channel;
 // inactive with Routing status closed parks it: agents leave, and the
 // customer's next message brings new work. Pending invites are withdrawn.
+// As Flex UI does, a closed channel can be closed again with Routing status
+// closed to complete the tasks it left wrapping; "close" is read as "closed".
 func (s *Service) UpdateChannel(ctx context.Context, interactionSid, channelSid, status, routingJSON string) (Channel, error) {
 	var routing ChannelRouting
 	if strings.TrimSpace(routingJSON) != "" {
 		if err := json.Unmarshal([]byte(routingJSON), &routing); err != nil {
 			return Channel{}, errs.Invalidf("Routing must be a JSON object such as {\"status\":\"wrapup\"}")
 		}
+	}
+	if status == "close" {
+		status = ChannelClosed
+	}
+	if routing.Status == "close" {
+		routing.Status = ParticipantClosed
 	}
 	switch status {
 	case ChannelClosed:
@@ -224,7 +232,7 @@ func (s *Service) UpdateChannel(ctx context.Context, interactionSid, channelSid,
 		if res.RowsAffected == 0 {
 			return notFound("Interactions/"+interactionSid+"/Channels", channelSid)
 		}
-		if ch.Status == ChannelClosed {
+		if ch.Status == ChannelClosed && (status != ChannelClosed || routing.Status != ParticipantClosed) {
 			return errs.E(errs.Conflict, errs.CodeInvalidParam, "Interaction channel %s is already closed", ch.Sid)
 		}
 		if err := s.withdrawInvites(tx, ch.Sid); err != nil {

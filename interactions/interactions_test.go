@@ -290,3 +290,32 @@ func TestAcceptingIsAllOrNothing(t *testing.T) {
 		}
 	})
 }
+
+func TestFlexCompletesAClosedChannelWithASecondClose(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ana := f.worker("ana")
+		c, err := f.conv.CreateConversation(f.ctx, f.service, conversations.ConversationParams{})
+		f.must(err)
+		_, err = f.conv.AddParticipant(f.ctx, f.service, c.Sid, conversations.ParticipantParams{Identity: ptr("guest-2")})
+		f.must(err)
+		f.say(c.Sid, "guest-2", "hi")
+		f.settle()
+		offer := f.pendingOffer(ana)
+		_, _, err = f.tr.AcceptReservation(f.ctx, f.ws.Sid, offer.Sid)
+		f.must(err)
+		attrs := f.taskAttrs(offer.TaskSid)
+		ix, ch := attrs["flexInteractionSid"].(string), attrs["flexInteractionChannelSid"].(string)
+		// Flex UI: status=close with routing wrapup, then again with routing close.
+		_, err = f.svc.UpdateChannel(f.ctx, ix, ch, "close", `{"status":"wrapup"}`)
+		f.must(err)
+		if task, _ := f.tr.Task(f.ctx, f.ws.Sid, offer.TaskSid); task.AssignmentStatus != taskrouter.TaskWrapping {
+			t.Fatalf("after wrap-up the task is %s", task.AssignmentStatus)
+		}
+		_, err = f.svc.UpdateChannel(f.ctx, ix, ch, "close", `{"status":"close"}`)
+		f.must(err)
+		if task, _ := f.tr.Task(f.ctx, f.ws.Sid, offer.TaskSid); task.AssignmentStatus != taskrouter.TaskCompleted {
+			t.Fatalf("after the second close the task is %s, want completed", task.AssignmentStatus)
+		}
+	})
+}

@@ -243,6 +243,9 @@ func (s *Service) invite(tx *db.Tx, ch Channel, c conversations.Conversation, cu
 	switch {
 	case props.WorkerSid != "":
 		p.RoutingTarget = &props.WorkerSid
+		if props.QueueSid != "" {
+			p.TaskQueueSid = &props.QueueSid
+		}
 	case props.QueueSid != "":
 		p.RoutingTarget = &props.QueueSid
 	case props.WorkflowSid != "":

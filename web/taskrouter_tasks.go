@@ -68,7 +68,8 @@ func taskParams(c *fiber.Ctx) (taskrouter.TaskParams, error) {
 	f := form{c}
 	p := taskrouter.TaskParams{
 		Attributes: f.str("Attributes"), TaskChannel: f.str("TaskChannel"), WorkflowSid: f.str("WorkflowSid"),
-		RoutingTarget: f.str("RoutingTarget"), AssignmentStatus: f.str("AssignmentStatus"), Reason: f.str("Reason"),
+		RoutingTarget: f.str("RoutingTarget"), TaskQueueSid: f.str("TaskQueueSid"), AssignmentStatus: f.str("AssignmentStatus"),
+		Reason: f.str("Reason"),
 	}
 	var err error
 	if p.Priority, err = f.integer("Priority"); err != nil {

@@ -36,6 +36,7 @@ type TaskParams struct {
 	TaskChannel      *string // SID or unique name
 	WorkflowSid      *string
 	RoutingTarget    *string
+	TaskQueueSid     *string // create: the queue the task is in (alone, a routing target)
 	IgnoreCapacity   *bool
 	VirtualStartTime *time.Time
 	AssignmentStatus *string // update only: canceled, wrapping, completed
@@ -213,6 +214,12 @@ func (e *Engine) enterWorkflow(tx *db.Tx, t *Task, now time.Time) (bool, int, er
 		setStep(t, 0, 0, t.RoutingTarget, nil, now)
 		return true, 0, nil
 	}
+	if sid.Is(t.RoutingTarget, sid.Worker) && t.TaskQueueSid != "" {
+		queue := t.TaskQueueSid
+		t.TaskQueueSid = "" // setStep records the entry
+		setStep(t, 0, 0, queue, nil, now)
+		return true, 0, nil
+	}
 	if t.WorkflowSid == "" {
 		return false, 0, nil
 	}
@@ -240,6 +247,20 @@ func (e *Engine) resolveRouting(tx *db.Tx, t *Task, p TaskParams) error {
 	target := ""
 	if p.RoutingTarget != nil {
 		target = *p.RoutingTarget
+	}
+	if p.TaskQueueSid != nil && *p.TaskQueueSid != "" {
+		// A queue of its own: where the task waits, even when it is meant for
+		// one worker (Flex's transfer to a known agent in a queue).
+		if _, err := lookup[TaskQueue](tx.Locked("SHARE"), t.WorkspaceSid, "sid", *p.TaskQueueSid, "TaskQueues"); err != nil {
+			if errs.KindOf(err) == errs.NotFound {
+				return errs.Invalidf("TaskQueueSid %s is not a TaskQueue of this workspace", *p.TaskQueueSid)
+			}
+			return err
+		}
+		t.TaskQueueSid = *p.TaskQueueSid
+		if target == "" {
+			target = t.TaskQueueSid
+		}
 	}
 	switch {
 	case target != "" && sid.Is(target, sid.Worker):
