@@ -52,9 +52,6 @@ func (s *Service) CreateInteraction(ctx context.Context, channelJSON, routingJSO
 		var cust customerParticipant
 		switch {
 		case spec.Properties.MediaChannelSid != "":
-			if err := s.conv.LockConversationTx(tx, spec.Properties.MediaChannelSid); err != nil {
-				return err
-			}
 			var err error
 			if c, err = s.conv.ConversationTx(tx, spec.Properties.MediaChannelSid); err != nil {
 				return err
@@ -225,7 +222,7 @@ func (s *Service) UpdateChannel(ctx context.Context, interactionSid, channelSid,
 	}
 	var ch Channel
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		res := tx.Where("interaction_sid = ? AND sid = ?", interactionSid, channelSid).Limit(1).Find(&ch)
+		res := tx.Locked("UPDATE").Where("interaction_sid = ? AND sid = ?", interactionSid, channelSid).Limit(1).Find(&ch)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -234,6 +231,9 @@ func (s *Service) UpdateChannel(ctx context.Context, interactionSid, channelSid,
 		}
 		if ch.Status == ChannelClosed && (status != ChannelClosed || routing.Status != ParticipantClosed) {
 			return errs.E(errs.Conflict, errs.CodeInvalidParam, "Interaction channel %s is already closed", ch.Sid)
+		}
+		if err := lockChannelTasks(tx, ch.Sid); err != nil {
+			return err
 		}
 		if err := s.withdrawInvites(tx, ch.Sid); err != nil {
 			return err
@@ -344,7 +344,9 @@ func (s *Service) AddParticipant(ctx context.Context, interactionSid, channelSid
 // openChannel loads a channel that is not closed, with its conversation.
 func (s *Service) openChannel(tx *db.Tx, interactionSid, channelSid string) (Channel, conversations.Conversation, error) {
 	var ch Channel
-	res := tx.Where("interaction_sid = ? AND sid = ?", interactionSid, channelSid).Limit(1).Find(&ch)
+	// Locked: a channel closing at the same moment either waits for this
+	// change (and then withdraws what it made) or has closed it already.
+	res := tx.Locked("UPDATE").Where("interaction_sid = ? AND sid = ?", interactionSid, channelSid).Limit(1).Find(&ch)
 	if res.Error != nil {
 		return ch, conversations.Conversation{}, res.Error
 	}
@@ -353,6 +355,9 @@ func (s *Service) openChannel(tx *db.Tx, interactionSid, channelSid string) (Cha
 	}
 	if ch.Status == ChannelClosed {
 		return ch, conversations.Conversation{}, errs.E(errs.Conflict, errs.CodeInvalidParam, "Interaction channel %s is closed", ch.Sid)
+	}
+	if err := lockChannelTasks(tx, ch.Sid); err != nil {
+		return ch, conversations.Conversation{}, err
 	}
 	c, err := s.conv.ConversationTx(tx, ch.MediaChannelSid)
 	return ch, c, err
@@ -376,6 +381,9 @@ func (s *Service) UpdateParticipant(ctx context.Context, interactionSid, channel
 	}
 	var p Participant
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		if err := lockChannelTasks(tx, channelSid); err != nil {
+			return err
+		}
 		res := tx.Where("interaction_sid = ? AND channel_sid = ? AND sid = ?", interactionSid, channelSid, participantSid).Limit(1).Find(&p)
 		if res.Error != nil {
 			return res.Error
@@ -386,8 +394,8 @@ func (s *Service) UpdateParticipant(ctx context.Context, interactionSid, channel
 		if p.Type == TypeCustomer || p.Type == TypeExternal {
 			// A customer leaving is a conversation matter, not a task's.
 			if p.Status == ParticipantActive {
-				ch, err := s.Channel(tx.Statement.Context, interactionSid, channelSid)
-				if err != nil {
+				var ch Channel
+				if err := tx.Where("sid = ?", p.ChannelSid).First(&ch).Error; err != nil {
 					return err
 				}
 				c, err := s.conv.ConversationTx(tx, ch.MediaChannelSid)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -276,12 +277,13 @@ func TestAcceptingIsAllOrNothing(t *testing.T) {
 		f.say(c.Sid, "guest-1", "hello")
 		f.settle()
 		offer := f.pendingOffer(ana)
-		// The conversation closes before the agent answers: joining fails, so
-		// the acceptance must not happen either.
-		_, err = f.conv.UpdateConversation(f.ctx, f.service, c.Sid, conversations.ConversationParams{State: ptr("closed")})
-		f.must(err)
+		// The agent's identity cannot join the conversation (it is over the
+		// 256-character limit): joining fails, so the acceptance must not
+		// happen either.
+		long := strings.Repeat("x", 300)
+		f.must(d.Gorm.Model(&taskrouter.Worker{}).Where("sid = ?", ana.Sid).Update("attributes", `{"identity":"`+long+`"}`).Error)
 		if _, _, err := f.tr.AcceptReservation(f.ctx, f.ws.Sid, offer.Sid); err == nil {
-			t.Fatal("accepted a reservation whose conversation is closed")
+			t.Fatal("accepted a reservation whose agent could not join the conversation")
 		}
 		r, _ := f.tr.Reservation(f.ctx, f.ws.Sid, offer.Sid)
 		task, _ := f.tr.Task(f.ctx, f.ws.Sid, offer.TaskSid)

@@ -103,10 +103,8 @@ func (s *Service) runInbound(ctx context.Context, payload string) error {
 		return err
 	}
 	return s.db.InTx(ctx, func(tx *db.Tx) error {
-		// One interaction per conversation, however many nodes run this job.
-		if err := s.conv.LockConversationTx(tx, in.ConversationSid); err != nil {
-			return err
-		}
+		// ConversationTx locks the row: one interaction per conversation,
+		// however many nodes run this job.
 		c, err := s.conv.ConversationTx(tx, in.ConversationSid)
 		if errs.KindOf(err) == errs.NotFound || err == nil && c.State == conversations.StateClosed {
 			return nil // deleted or closed meanwhile: nothing to route
@@ -146,13 +144,15 @@ func (s *Service) runInbound(ctx context.Context, payload string) error {
 	})
 }
 
-// channelBusy reports whether a channel has work in progress: a task not yet
-// finished, or an agent still in it.
+// channelBusy reports whether someone is answering the channel: a task
+// waiting or assigned, or an agent still in it. Wrapping work does not
+// count: that agent has left the conversation, so a new customer message
+// needs new work.
 func (s *Service) channelBusy(tx *db.Tx, channelSid string) (bool, error) {
 	var live int64
 	if err := tx.Raw(`SELECT COUNT(*) FROM interaction_invites i JOIN tasks t ON t.sid = i.task_sid
 		WHERE i.channel_sid = ? AND t.assignment_status IN ?`, channelSid,
-		[]string{taskrouter.TaskPending, taskrouter.TaskReserved, taskrouter.TaskAssigned, taskrouter.TaskWrapping}).
+		[]string{taskrouter.TaskPending, taskrouter.TaskReserved, taskrouter.TaskAssigned}).
 		Scan(&live).Error; err != nil {
 		return false, err
 	}
@@ -204,7 +204,7 @@ func (s *Service) invite(tx *db.Tx, ch Channel, c conversations.Conversation, cu
 		DateCreated: now, DateUpdated: now}
 	ws := props.WorkspaceSid
 	if ws == "" {
-		def, err := s.tr.DefaultWorkspace(tx.Statement.Context)
+		def, err := s.tr.DefaultWorkspaceTx(tx)
 		if err != nil {
 			return inv, taskrouter.Task{}, err
 		}
@@ -344,13 +344,24 @@ func (s *Service) onAccepted(tx *db.Tx, r taskrouter.Reservation, t taskrouter.T
 		if err := tx.Where("sid = ?", tr.FromSid).First(&from).Error; err != nil {
 			return err
 		}
-		if from.Status == ParticipantActive && from.ConversationParticipantSid != member.Sid {
+		if from.Status == ParticipantActive {
 			if err := s.leave(tx, &from, ParticipantClosed); err != nil {
 				return err
 			}
 		}
 	}
 	return tx.Model(&tr).Updates(map[string]any{"status": "completed", "date_updated": now}).Error
+}
+
+// lockChannelTasks takes the row locks of every task a channel made, in SID
+// order, before anything else of the change: acceptances lock their task
+// and then the conversation, so every path takes tasks before the
+// conversation and none waits on the other in reverse.
+func lockChannelTasks(tx *db.Tx, channelSid string) error {
+	var sids []string
+	return tx.Locked("UPDATE").Model(&taskrouter.Task{}).
+		Where("sid IN (?)", tx.Model(&Invite{}).Select("task_sid").Where("channel_sid = ?", channelSid)).
+		Order("sid").Pluck("sid", &sids).Error
 }
 
 // agentTask is the task an agent participant works, from its routing properties.
@@ -371,16 +382,6 @@ func (s *Service) leave(tx *db.Tx, p *Participant, status string) error {
 	if err := tx.Where("sid = ?", p.ChannelSid).First(&ch).Error; err != nil {
 		return err
 	}
-	c, err := s.conv.ConversationTx(tx, ch.MediaChannelSid)
-	if err != nil {
-		return err
-	}
-	if p.Status == ParticipantActive && p.ConversationParticipantSid != "" && p.Type != TypeCustomer {
-		err := s.conv.RemoveParticipantTx(tx, c.ServiceSid, c.Sid, p.ConversationParticipantSid, "TASKROUTER")
-		if err != nil && errs.KindOf(err) != errs.NotFound {
-			return err
-		}
-	}
 	var at agentTask
 	_ = json.Unmarshal([]byte(p.RoutingProperties), &at)
 	if at.TaskSid != "" {
@@ -396,6 +397,26 @@ func (s *Service) leave(tx *db.Tx, p *Participant, status string) error {
 		}
 		if err != nil {
 			return err
+		}
+	}
+	// The conversation's lock comes after the task's, as in an acceptance.
+	c, err := s.conv.ConversationTx(tx, ch.MediaChannelSid)
+	if err != nil {
+		return err
+	}
+	if p.Status == ParticipantActive && p.ConversationParticipantSid != "" && p.Type != TypeCustomer {
+		// The same person may hold another active part in this channel (she
+		// took back her own transfer): then she stays in the conversation.
+		var shared int64
+		if err := tx.Model(&Participant{}).Where("conversation_participant_sid = ? AND sid <> ? AND status = ?",
+			p.ConversationParticipantSid, p.Sid, ParticipantActive).Count(&shared).Error; err != nil {
+			return err
+		}
+		if shared == 0 {
+			err := s.conv.RemoveParticipantTx(tx, c.ServiceSid, c.Sid, p.ConversationParticipantSid, "TASKROUTER")
+			if err != nil && errs.KindOf(err) != errs.NotFound {
+				return err
+			}
 		}
 	}
 	p.Status, p.DateUpdated = status, s.now()

@@ -19,7 +19,6 @@ import (
 // a conversation change commit together.
 type Conversations interface {
 	ConversationTx(tx *db.Tx, conversationSid string) (conversations.Conversation, error)
-	LockConversationTx(tx *db.Tx, conversationSid string) error
 	ParticipantTx(tx *db.Tx, conversationSid, key string) (conversations.Participant, error)
 	ParticipantsTx(tx *db.Tx, conversationSid string) ([]conversations.Participant, error)
 	CreateConversationTx(tx *db.Tx, serviceSid string, p conversations.ConversationParams, members []conversations.ParticipantParams) (conversations.Conversation, error)
@@ -28,6 +27,7 @@ type Conversations interface {
 	RemoveParticipantTx(tx *db.Tx, serviceSid, conversationKey, key, source string) error
 	SetStateTx(tx *db.Tx, conversationSid, state, reason string) error
 	OnMessageAdded(h conversations.MessageHook)
+	OnStateChanged(h conversations.StateHook)
 }
 
 // Service runs interactions over the conversations engine and TaskRouter.
@@ -48,6 +48,7 @@ const jobInbound = "interactions.inbound"
 func New(d *db.DB, conv Conversations, tr *taskrouter.Engine) *Service {
 	s := &Service{db: d, conv: conv, tr: tr, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 	conv.OnMessageAdded(s.onMessage)
+	conv.OnStateChanged(s.onStateChanged)
 	tr.OnAccepted(s.onAccepted)
 	return s
 }
@@ -73,6 +74,39 @@ func (s *Service) onMessage(tx *db.Tx, c conversations.Conversation, m conversat
 		return nil
 	}
 	return jobs.Enqueue(tx, jobInbound, jsonString(inboundPayload{ConversationSid: c.Sid, ParticipantSid: *m.ParticipantSid}), s.now())
+}
+
+// onStateChanged ends the work of a conversation that closes, in the same
+// transaction: offers are withdrawn (an agent could never join), agents'
+// tasks complete and the channel closes.
+func (s *Service) onStateChanged(tx *db.Tx, c conversations.Conversation, _ string) error {
+	if c.State != conversations.StateClosed {
+		return nil
+	}
+	var open []Channel
+	if err := tx.Locked("UPDATE").Where("media_channel_sid = ? AND status IN ?", c.Sid, []string{ChannelSetup, ChannelActive, ChannelInactive}).
+		Find(&open).Error; err != nil {
+		return err
+	}
+	for i := range open {
+		if err := s.withdrawInvites(tx, open[i].Sid); err != nil {
+			return err
+		}
+		var staff []Participant
+		if err := tx.Where("channel_sid = ? AND type IN ? AND status <> ?", open[i].Sid, []string{TypeAgent, TypeSupervisor},
+			ParticipantClosed).Find(&staff).Error; err != nil {
+			return err
+		}
+		for j := range staff {
+			if err := s.leave(tx, &staff[j], ParticipantClosed); err != nil {
+				return err
+			}
+		}
+		if err := tx.Model(&open[i]).Updates(map[string]any{"status": ChannelClosed, "date_updated": s.now()}).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // jsonString renders v for a JSON text column.

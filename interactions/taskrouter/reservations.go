@@ -127,6 +127,13 @@ func (e *Engine) UpdateReservation(ctx context.Context, workspaceSid, reservatio
 		if p.ReservationStatus == nil {
 			return errs.Invalidf("ReservationStatus is required")
 		}
+		// Read it again under its task's lock: an answer may have raced this one.
+		if err := lockTask(tx, r.TaskSid); err != nil {
+			return err
+		}
+		if r, err = e.findReservation(tx.DB, workspaceSid, reservationSid); err != nil {
+			return err
+		}
 		switch *p.ReservationStatus {
 		case ReservationAccepted:
 			return e.acceptReservation(tx, &r)
@@ -186,6 +193,17 @@ func (e *Engine) AcceptReservation(ctx context.Context, workspaceSid, reservatio
 
 func (e *Engine) acceptReservation(tx *db.Tx, r *Reservation) error {
 	if err := lockTask(tx, r.TaskSid); err != nil {
+		return err
+	}
+	// Lock every worker channel this acceptance touches (the accepting
+	// worker's, and those of the offers it rescinds) in one go, in worker
+	// order: two acceptances of tasks offered to the same workers then queue
+	// instead of deadlocking.
+	var touched []string
+	if err := tx.Locked("UPDATE").Model(&WorkerChannel{}).
+		Where("task_channel_sid = ? AND worker_sid IN (?)", r.TaskChannelSid,
+			tx.Model(&Reservation{}).Select("worker_sid").Where("task_sid = ? AND reservation_status = ?", r.TaskSid, ReservationPending)).
+		Order("worker_sid").Pluck("sid", &touched).Error; err != nil {
 		return err
 	}
 	now := e.now()

@@ -138,8 +138,11 @@ type pass struct {
 	activities map[string]Activity
 	workflows  map[string]Workflow
 	queues     map[string]TaskQueue
+	lifo       []string                   // LIFO queues
+	room       bool                       // some worker had room when the chunk began
 	live       map[string]int             // task SID → pending offers
-	tried      map[string]map[string]bool // task SID → workers already offered it
+	tried      map[string]map[string]bool // task SID → workers not to offer it (now)
+	declined   map[string]map[string]bool // task SID → workers who rejected it or let it time out
 	now        time.Time
 }
 
@@ -149,102 +152,155 @@ type pass struct {
 func (r *Router) RouteWorkspace(ctx context.Context, workspaceSid string) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	p, tasks, err := r.load(ctx, workspaceSid)
-	if err != nil || len(tasks) == 0 {
+	p, err := r.load(ctx, workspaceSid)
+	if err != nil {
 		return 0, err
 	}
 	made := 0
-	for i := range tasks {
-		n, err := r.routeTask(ctx, p, &tasks[i])
+	// Tasks come in chunks, so a backlog nobody can serve at the head of the
+	// line never hides the tasks behind it. Every task still moves through
+	// its workflow (targets, timeouts) when no worker has room; only the
+	// search for candidates is skipped then.
+	for offset := 0; ; offset += maxTasksPerPass {
+		tasks, err := r.loadTasks(ctx, p, offset)
 		if err != nil {
-			if ctx.Err() != nil {
-				return made, err
-			}
-			// One task's trouble must not stall the queue behind it.
-			r.log.Error("routing task", "task", tasks[i].Sid, "err", err)
-			continue
+			return made, err
 		}
-		made += n
+		p.room = p.anyRoom()
+		for i := range tasks {
+			n, err := r.routeTask(ctx, p, &tasks[i])
+			if err != nil {
+				if ctx.Err() != nil {
+					return made, err
+				}
+				// One task's trouble must not stall the queue behind it.
+				r.log.Error("routing task", "task", tasks[i].Sid, "err", err)
+				continue
+			}
+			made += n
+		}
+		if len(tasks) < maxTasksPerPass {
+			break
+		}
 	}
 	return made, nil
 }
 
-func (r *Router) load(ctx context.Context, workspaceSid string) (*pass, []Task, error) {
+// anyRoom reports whether some available worker has room on some channel:
+// without one, no offer can be made.
+func (p *pass) anyRoom() bool {
+	for _, c := range p.workers {
+		if !c.w.Available {
+			continue
+		}
+		for _, wc := range c.channels {
+			if wc.Available && wc.Used < wc.Capacity {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// loadTasks loads one chunk of waiting tasks, best first, with what is
+// known of their offers: live ones, and workers who turned them down on
+// their current step (not offered them again there) or at all (for the
+// known-worker rule).
+func (r *Router) loadTasks(ctx context.Context, p *pass, offset int) ([]Task, error) {
+	q := r.e.read(ctx)
+	var tasks []Task
+	if err := q.Where("workspace_sid = ? AND assignment_status IN ?", p.ws.Sid, []string{TaskPending, TaskReserved}).
+		Order("priority DESC, virtual_start_time, sid").Offset(offset).Limit(maxTasksPerPass).Find(&tasks).Error; err != nil {
+		return nil, err
+	}
+	if len(tasks) == 0 {
+		return nil, nil
+	}
+	sortForQueues(tasks, p.lifo)
+	taskSids := make([]string, len(tasks))
+	entered := make(map[string]*time.Time, len(tasks))
+	for i := range tasks {
+		taskSids[i] = tasks[i].Sid
+		entered[tasks[i].Sid] = tasks[i].TargetEnteredAt
+	}
+	var offers []Reservation
+	if err := q.Select("task_sid", "worker_sid", "reservation_status", "date_created").Where("task_sid IN ?", taskSids).
+		Find(&offers).Error; err != nil {
+		return nil, err
+	}
+	mark := func(m map[string]map[string]bool, task, worker string) {
+		if m[task] == nil {
+			m[task] = map[string]bool{}
+		}
+		m[task][worker] = true
+	}
+	for _, o := range offers {
+		switch o.ReservationStatus {
+		case ReservationPending:
+			p.live[o.TaskSid]++
+			mark(p.tried, o.TaskSid, o.WorkerSid)
+		case ReservationRejected, ReservationTimeout:
+			mark(p.declined, o.TaskSid, o.WorkerSid)
+			// A rejection holds for the step it was made on; a timeout
+			// already took the worker out of rotation through their activity.
+			if since := entered[o.TaskSid]; o.ReservationStatus == ReservationRejected && (since == nil || !o.DateCreated.Before(*since)) {
+				mark(p.tried, o.TaskSid, o.WorkerSid)
+			}
+		}
+	}
+	return tasks, nil
+}
+
+// load reads the workspace's routing state: workers with their capacity,
+// activities, channels, workflows and queues, in a handful of queries, so a
+// pass costs writes only for the offers it makes.
+func (r *Router) load(ctx context.Context, workspaceSid string) (*pass, error) {
 	q := r.e.read(ctx)
 	ws, err := r.e.findWorkspace(q, workspaceSid)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var tasks []Task
-	if err := q.Where("workspace_sid = ? AND assignment_status IN ?", workspaceSid, []string{TaskPending, TaskReserved}).
-		Order("priority DESC, virtual_start_time, sid").Limit(maxTasksPerPass).Find(&tasks).Error; err != nil {
-		return nil, nil, err
-	}
-	if len(tasks) == 0 {
-		return nil, nil, nil
-	}
-	var lifo []string
-	if err := q.Model(&TaskQueue{}).Where("workspace_sid = ? AND task_order = ?", workspaceSid, "LIFO").Pluck("sid", &lifo).Error; err != nil {
-		return nil, nil, err
-	}
-	sortForQueues(tasks, lifo)
 	p := &pass{ws: ws, byName: map[string]*candidate{}, bySid: map[string]*candidate{}, channels: map[string]string{},
 		activities: map[string]Activity{}, workflows: map[string]Workflow{}, queues: map[string]TaskQueue{},
-		live: map[string]int{}, tried: map[string]map[string]bool{}, now: r.e.now()}
-	// Everything routing reads is loaded here, in a handful of queries, so a
-	// pass costs writes only for the offers it makes.
+		live: map[string]int{}, tried: map[string]map[string]bool{}, declined: map[string]map[string]bool{}, now: r.e.now()}
 	var wfs []Workflow
 	if err := q.Where("workspace_sid = ?", workspaceSid).Find(&wfs).Error; err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, wf := range wfs {
 		p.workflows[wf.Sid] = wf
 	}
 	var queues []TaskQueue
 	if err := q.Where("workspace_sid = ?", workspaceSid).Find(&queues).Error; err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, tq := range queues {
 		p.queues[tq.Sid] = tq
-	}
-	taskSids := make([]string, len(tasks))
-	for i := range tasks {
-		taskSids[i] = tasks[i].Sid
-	}
-	var offers []Reservation
-	if err := q.Select("task_sid", "worker_sid", "reservation_status").Where("task_sid IN ?", taskSids).Find(&offers).Error; err != nil {
-		return nil, nil, err
-	}
-	for _, o := range offers {
-		if p.tried[o.TaskSid] == nil {
-			p.tried[o.TaskSid] = map[string]bool{}
-		}
-		p.tried[o.TaskSid][o.WorkerSid] = true
-		if o.ReservationStatus == ReservationPending {
-			p.live[o.TaskSid]++
+		if tq.TaskOrder == "LIFO" {
+			p.lifo = append(p.lifo, tq.Sid)
 		}
 	}
 	var tcs []TaskChannel
 	if err := q.Where("workspace_sid = ?", workspaceSid).Find(&tcs).Error; err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, tc := range tcs {
 		p.channels[tc.Sid] = tc.UniqueName
 	}
 	var acts []Activity
 	if err := q.Where("workspace_sid = ?", workspaceSid).Find(&acts).Error; err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, a := range acts {
 		p.activities[a.Sid] = a
 	}
 	var workers []Worker
 	if err := q.Where("workspace_sid = ?", workspaceSid).Find(&workers).Error; err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var wcs []WorkerChannel
 	if err := q.Where("workspace_sid = ?", workspaceSid).Find(&wcs).Error; err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for i := range workers {
 		c := &candidate{w: workers[i], channels: map[string]*WorkerChannel{}}
@@ -261,7 +317,7 @@ func (r *Router) load(ctx context.Context, workspaceSid string) (*pass, []Task, 
 	for _, c := range p.workers {
 		c.root = p.workerRoot(c)
 	}
-	return p, tasks, nil
+	return p, nil
 }
 
 // sortForQueues orders tasks for routing: higher priority first, then by
@@ -350,12 +406,15 @@ func (r *Router) routeTask(ctx context.Context, p *pass, t *Task) (int, error) {
 		if live >= maxReserved {
 			return 0, nil
 		}
-		cands, err := r.candidates(ctx, p, t, attrs, st)
-		if err != nil {
-			return 0, err
+		var cands []*candidate
+		if p.room {
+			var err error
+			if cands, err = r.candidates(ctx, p, t, attrs, st); err != nil {
+				return 0, err
+			}
 		}
 		if len(cands) == 0 {
-			if st.worker != "" && p.tried[t.Sid][st.worker] && live == 0 {
+			if st.worker != "" && p.declined[t.Sid][st.worker] && live == 0 {
 				// The one worker this task is for declined it or let it time
 				// out: nobody else may take it, so it ends, as in Flex.
 				return 0, r.e.write(ctx, func(tx *db.Tx) error {
@@ -427,7 +486,16 @@ func (r *Router) currentStep(ctx context.Context, p *pass, t *Task, attrs map[st
 	for t.AssignmentStatus == TaskPending || t.AssignmentStatus == TaskReserved {
 		tp := targetAt(plan, t.FilterIndex, t.TargetIndex)
 		if tp == nil {
-			return nil, nil
+			// The workflow changed under the task and its step is gone: match
+			// its filter again rather than strand it.
+			fi, first := matchFilter(plan, attrs)
+			if first == nil {
+				return nil, nil
+			}
+			if err := r.enterTarget(ctx, p, t, fi, 0, first.queue, first.priority, first.timeout); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		if tp.timeout == 0 || p.now.Before(t.TargetEnteredAt.Add(time.Duration(tp.timeout)*time.Second)) {
 			q, err := r.queueFor(p, tp.queue)

@@ -264,8 +264,8 @@ func TestStatisticsCountEveryWayAnOfferEnds(t *testing.T) {
 		f.advance(31 * time.Second) // bo's offer times out; bo goes Offline
 		_, err := f.e.UpdateWorker(f.ctx, f.ws.Sid, bo.Sid, WorkerParams{ActivitySid: &available})
 		f.must(err)
-		z := f.task(nil, 0)
-		f.route() // y has been offered to bo already; z goes to bo
+		z := f.task(nil, 1)
+		f.route() // z outranks y, which waits for bo's next free slot
 		if _, ok := f.offers(z.Sid)["bo"]; !ok {
 			t.Fatalf("z offered to %v, want bo", f.offers(z.Sid))
 		}

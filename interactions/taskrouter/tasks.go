@@ -132,8 +132,15 @@ func (e *Engine) WorkerTx(tx *db.Tx, workspaceSid, workerSid string) (Worker, er
 // DefaultWorkspace is the installation's first workspace: the one Flex
 // routes conversations through.
 func (e *Engine) DefaultWorkspace(ctx context.Context) (Workspace, error) {
+	return defaultWorkspace(e.read(ctx))
+}
+
+// DefaultWorkspaceTx is DefaultWorkspace inside a caller's transaction.
+func (e *Engine) DefaultWorkspaceTx(tx *db.Tx) (Workspace, error) { return defaultWorkspace(tx.DB) }
+
+func defaultWorkspace(q *gorm.DB) (Workspace, error) {
 	var ws Workspace
-	err := e.read(ctx).Order("date_created, sid").First(&ws).Error
+	err := q.Order("date_created, sid").First(&ws).Error
 	if db.IsNotFound(err) {
 		return ws, errs.E(errs.Internal, errs.CodeInternal, "no workspace: run switchboard migrate")
 	}

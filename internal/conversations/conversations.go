@@ -243,7 +243,7 @@ func (e *Engine) UpdateConversation(ctx context.Context, serviceSid, key string,
 	var c Conversation
 	err := e.write(ctx, func(tx *db.Tx) error {
 		var err error
-		if c, err = e.findConversation(tx.DB, serviceSid, key); err != nil {
+		if c, err = e.findConversation(tx.Locked("UPDATE"), serviceSid, key); err != nil {
 			return err
 		}
 		if c.State == StateClosed {
@@ -285,7 +285,7 @@ func (e *Engine) UpdateConversation(ctx context.Context, serviceSid, key string,
 // DeleteConversation removes a conversation with its participants and messages.
 func (e *Engine) DeleteConversation(ctx context.Context, serviceSid, key, source string) error {
 	return e.write(ctx, func(tx *db.Tx) error {
-		c, err := e.findConversation(tx.DB, serviceSid, key)
+		c, err := e.findConversation(tx.Locked("UPDATE"), serviceSid, key)
 		if err != nil {
 			return err
 		}
@@ -371,11 +371,12 @@ func (e *Engine) CreateConversationWithParticipants(ctx context.Context, service
 	return c, e.mapConversationErr(err, p)
 }
 
-// ConversationTx loads a conversation by SID, in any service, inside a
-// caller's transaction: the task layer knows conversations by SID only.
+// ConversationTx loads and row-locks a conversation by SID, in any service,
+// inside a caller's transaction: the task layer knows conversations by SID
+// only, and checks then acts on them (one interaction per conversation).
 func (e *Engine) ConversationTx(tx *db.Tx, conversationSid string) (Conversation, error) {
 	var c Conversation
-	res := tx.Where("sid = ?", conversationSid).Limit(1).Find(&c)
+	res := tx.Locked("UPDATE").Where("sid = ?", conversationSid).Limit(1).Find(&c)
 	if res.Error != nil {
 		return c, errs.Wrap(res.Error, "conversation")
 	}
@@ -432,12 +433,4 @@ func (e *Engine) DefaultServiceSid(tx *db.Tx) (string, error) {
 		return "", errs.Wrap(err, "configuration")
 	}
 	return cfg.DefaultChatServiceSid, nil
-}
-
-// LockConversationTx takes a conversation's row lock until the caller's
-// transaction ends, so a layer above can check-then-act on it (open one
-// interaction per conversation) without a race between nodes.
-func (e *Engine) LockConversationTx(tx *db.Tx, conversationSid string) error {
-	var sids []string
-	return tx.Locked("UPDATE").Model(&Conversation{}).Where("sid = ?", conversationSid).Pluck("sid", &sids).Error
 }

@@ -63,7 +63,17 @@ type Engine struct {
 	accountSid   string
 	now          func() time.Time
 	messageHooks []MessageHook
+	stateHooks   []StateHook
 }
+
+// StateHook runs inside the transaction that changes a conversation's state
+// (from is the previous one), so a layer above can end its own work on a
+// closed conversation in the same step.
+type StateHook func(tx *db.Tx, c Conversation, from string) error
+
+// OnStateChanged registers a hook for every state change. Register hooks
+// before serving.
+func (e *Engine) OnStateChanged(h StateHook) { e.stateHooks = append(e.stateHooks, h) }
 
 // MessageHook runs inside the transaction that adds a message, so what it
 // writes (typically a durable job) commits or rolls back with the message.
@@ -102,7 +112,7 @@ func (e *Engine) write(ctx context.Context, fn func(tx *db.Tx) error) error {
 func inConversation[T any](e *Engine, ctx context.Context, serviceSid, key string, fn func(tx *db.Tx, c Conversation) (T, error)) (T, error) {
 	var out T
 	err := e.write(ctx, func(tx *db.Tx) error {
-		c, err := e.findConversation(tx.DB, serviceSid, key)
+		c, err := e.findConversation(tx.Locked("UPDATE"), serviceSid, key)
 		if err != nil {
 			return err
 		}

@@ -119,7 +119,7 @@ func (e *Engine) AddParticipantTx(tx *db.Tx, serviceSid, conversationKey string,
 	if err := p.validate(); err != nil {
 		return Participant{}, err
 	}
-	c, err := e.findConversation(tx.DB, serviceSid, conversationKey)
+	c, err := e.findConversation(tx.Locked("UPDATE"), serviceSid, conversationKey)
 	if err != nil {
 		return Participant{}, err
 	}
@@ -423,7 +423,7 @@ func (e *Engine) RemoveParticipant(ctx context.Context, serviceSid, conversation
 
 // RemoveParticipantTx removes a participant inside a caller's transaction.
 func (e *Engine) RemoveParticipantTx(tx *db.Tx, serviceSid, conversationKey, key, source string) error {
-	c, err := e.findConversation(tx.DB, serviceSid, conversationKey)
+	c, err := e.findConversation(tx.Locked("UPDATE"), serviceSid, conversationKey)
 	if err != nil {
 		return err
 	}

@@ -86,7 +86,7 @@ func (e *Engine) runTimer(ctx context.Context, conversationSid string) error {
 	var next *time.Time
 	err := e.write(ctx, func(tx *db.Tx) error {
 		var c Conversation
-		res := tx.Where("sid = ?", conversationSid).Limit(1).Find(&c)
+		res := tx.Locked("UPDATE").Where("sid = ?", conversationSid).Limit(1).Find(&c)
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error // deleted: nothing to do
 		}
@@ -132,6 +132,11 @@ func (e *Engine) applyState(tx *db.Tx, c *Conversation, from, reason string) err
 	}
 	if err := tx.Model(c).Select("state", "date_inactive", "date_closed", "date_updated").Updates(c).Error; err != nil {
 		return err
+	}
+	for _, h := range e.stateHooks {
+		if err := h(tx, *c, from); err != nil {
+			return err
+		}
 	}
 	return publish(tx, events.Event{Type: events.ConversationStateUpdated, ServiceSid: c.ServiceSid,
 		ConversationSid: c.Sid, Sid: c.Sid, StateFrom: from, StateTo: c.State, Reason: reason})

@@ -290,7 +290,7 @@ func (e *Engine) UpdateConversationWebhook(ctx context.Context, serviceSid, conv
 	}
 	var w ConversationWebhook
 	err := e.write(ctx, func(tx *db.Tx) error {
-		c, err := e.findConversation(tx.DB, serviceSid, conversationKey)
+		c, err := e.findConversation(tx.Locked("UPDATE"), serviceSid, conversationKey)
 		if err != nil {
 			return err
 		}
@@ -318,7 +318,7 @@ func (e *Engine) UpdateConversationWebhook(ctx context.Context, serviceSid, conv
 // DeleteConversationWebhook removes a webhook from a conversation.
 func (e *Engine) DeleteConversationWebhook(ctx context.Context, serviceSid, conversationKey, webhookSid string) error {
 	return e.write(ctx, func(tx *db.Tx) error {
-		c, err := e.findConversation(tx.DB, serviceSid, conversationKey)
+		c, err := e.findConversation(tx.Locked("UPDATE"), serviceSid, conversationKey)
 		if err != nil {
 			return err
 		}

@@ -11,12 +11,15 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "github.com/ncruces/go-sqlite3/driver" // registers database/sql driver "sqlite3"
@@ -80,9 +83,18 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	d := &DB{log: log, listeners: map[string][]func(string){}}
 	switch {
 	case strings.HasPrefix(opts.URL, "postgres://"), strings.HasPrefix(opts.URL, "postgresql://"):
-		pool, err := pgxpool.New(ctx, opts.URL)
+		pcfg, err := pgxpool.ParseConfig(opts.URL)
 		if err != nil {
 			return nil, fmt.Errorf("db: postgres config: %w", err)
+		}
+		if !strings.Contains(opts.URL, "pool_max_conns") {
+			// pgx's default (max(4, cores)) leaves too little beside the
+			// connections the listener and the leader lease hold for good.
+			pcfg.MaxConns = int32(max(16, 4*runtime.NumCPU()))
+		}
+		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+		if err != nil {
+			return nil, fmt.Errorf("db: postgres pool: %w", err)
 		}
 		if err := pool.Ping(ctx); err != nil {
 			pool.Close()
@@ -208,24 +220,47 @@ func (tx *Tx) Notify(channel, payload string) error {
 // Dialect reports the database engine of the transaction.
 func (tx *Tx) Dialect() Dialect { return tx.d.Dialect }
 
-// InTx runs fn in a transaction, committing if it returns nil.
+// InTx runs fn in a transaction, committing if it returns nil. A
+// transaction that Postgres aborts as a deadlock victim or a serialization
+// failure is run again after a short random pause (fn must only touch the
+// database), up to five times.
 func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	var pending []notification
-	err := d.Gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-		tx := &Tx{DB: g, d: d}
-		if err := fn(tx); err != nil {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(time.Duration(attempt) * time.Duration(1+rand.IntN(10)) * time.Millisecond):
+			}
+		}
+		var pending []notification
+		err = d.Gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+			tx := &Tx{DB: g, d: d}
+			if err := fn(tx); err != nil {
+				return err
+			}
+			pending = tx.pending
+			return nil
+		})
+		if err == nil {
+			for _, n := range pending {
+				d.deliver(n.channel, n.payload)
+			}
+			return nil
+		}
+		if !retryable(err) {
 			return err
 		}
-		pending = tx.pending
-		return nil
-	})
-	if err != nil {
-		return err
 	}
-	for _, n := range pending {
-		d.deliver(n.channel, n.payload)
-	}
-	return nil
+	return err
+}
+
+// retryable reports a Postgres deadlock (40P01) or serialization failure
+// (40001): the transaction did nothing and may simply run again.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 // Listen registers fn for notifications on channel. fn runs on the

@@ -61,34 +61,31 @@ func Enqueue(tx *db.Tx, kind, payload string, runAt time.Time) error {
 
 // Schedule makes sure one pending job with key exists and is due no later
 // than runAt: it inserts one, or moves an existing pending one earlier. A
-// running job with the key is left alone; its handler re-reads the state.
+// running job with the key does not count: its handler may already have
+// read the state this change alters, so the change gets a pending twin.
 func Schedule(tx *db.Tx, kind, key, payload string, runAt time.Time) error {
 	runAt = runAt.UTC()
 	now := time.Now().UTC()
-	j := Job{Kind: kind, DedupeKey: &key, Payload: payload, Status: StatusPending, RunAt: runAt, MaxAttempts: 10,
-		DateCreated: now, DateUpdated: now}
-	// ON CONFLICT cannot name a partial unique index portably, so look first;
-	// the index still guards against a concurrent twin.
-	res := tx.Model(&Job{}).Where("dedupe_key = ? AND status = ? AND run_at > ?", key, StatusPending, runAt).
-		Updates(map[string]any{"run_at": runAt, "date_updated": now})
-	if res.Error != nil {
-		return res.Error
+	var pending []Job
+	if err := tx.Where("dedupe_key = ? AND status = ?", key, StatusPending).Limit(1).Find(&pending).Error; err != nil {
+		return err
 	}
-	if res.RowsAffected == 0 {
-		var n int64
-		if err := tx.Model(&Job{}).Where("dedupe_key = ? AND status IN ?", key, []string{StatusPending, StatusRunning}).
-			Count(&n).Error; err != nil {
-			return err
-		}
-		if n > 0 {
+	if len(pending) == 1 {
+		if !pending[0].RunAt.After(runAt) {
 			return nil
 		}
-		if err := tx.Create(&j).Error; err != nil {
-			if db.IsUniqueViolation(err) {
-				return nil
-			}
+		if err := tx.Model(&Job{}).Where("id = ?", pending[0].ID).Updates(map[string]any{"run_at": runAt, "date_updated": now}).Error; err != nil {
 			return err
 		}
+		return tx.Notify(wakeChannel, "")
+	}
+	j := Job{Kind: kind, DedupeKey: &key, Payload: payload, Status: StatusPending, RunAt: runAt, MaxAttempts: 10,
+		DateCreated: now, DateUpdated: now}
+	// A concurrent Schedule may insert the same key first; then its job serves.
+	if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "dedupe_key"}},
+		TargetWhere: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "status = 'pending'"}}}, // the index's own predicate, literally
+		DoNothing:   true}).Create(&j).Error; err != nil {
+		return err
 	}
 	return tx.Notify(wakeChannel, "")
 }
@@ -228,9 +225,14 @@ func (r *Runner) run(ctx context.Context, j Job) {
 		update["last_error"] = err.Error()
 		r.log.Warn("job will retry", "id", j.ID, "kind", j.Kind, "attempts", j.Attempts, "in", backoff, "err", err)
 	}
-	if err := r.db.Gorm.WithContext(context.WithoutCancel(ctx)).Model(&Job{}).Where("id = ?", j.ID).
-		Updates(update).Error; err != nil {
-		r.log.Error("recording job result", "id", j.ID, "err", err)
+	err = r.db.Gorm.WithContext(context.WithoutCancel(ctx)).Model(&Job{}).Where("id = ?", j.ID).Updates(update).Error
+	if db.IsUniqueViolation(err) {
+		// A pending twin was scheduled while this ran: it carries the work on.
+		err = r.db.Gorm.WithContext(context.WithoutCancel(ctx)).Model(&Job{}).Where("id = ?", j.ID).
+			Updates(map[string]any{"status": StatusDone, "date_updated": now}).Error
+	}
+	if err != nil {
+		r.log.Error("recording job result", "id", j.ID, "kind", j.Kind, "err", err)
 	}
 }
 
