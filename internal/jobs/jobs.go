@@ -139,7 +139,14 @@ func (r *Runner) Run(ctx context.Context) {
 		default:
 		}
 	})
+	lastPurge := time.Time{}
 	for ctx.Err() == nil {
+		if r.Now().Sub(lastPurge) >= time.Hour {
+			if _, err := r.PurgeDone(ctx, DoneRetention); err != nil && ctx.Err() == nil {
+				r.log.Warn("purging done jobs", "err", err)
+			}
+			lastPurge = r.Now()
+		}
 		n, err := r.RunDue(ctx)
 		if err != nil && ctx.Err() == nil {
 			r.log.Error("job runner", "err", err)
@@ -245,6 +252,17 @@ func safeCall(ctx context.Context, h Handler, payload string) (err error) {
 		}
 	}()
 	return h(ctx, payload)
+}
+
+// DoneRetention is how long finished jobs are kept before the runner
+// deletes them: every customer message makes one, so they must not pile up.
+const DoneRetention = 24 * time.Hour
+
+// PurgeDone deletes jobs that finished more than olderThan ago and reports
+// how many. Failed jobs are kept: someone has to look at them.
+func (r *Runner) PurgeDone(ctx context.Context, olderThan time.Duration) (int64, error) {
+	res := r.db.Gorm.WithContext(ctx).Where("status = ? AND date_updated < ?", StatusDone, r.Now().Add(-olderThan)).Delete(&Job{})
+	return res.RowsAffected, res.Error
 }
 
 // Failed lists jobs that failed for good, newest first.

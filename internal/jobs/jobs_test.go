@@ -75,3 +75,35 @@ func TestScheduleKeepsOneJobPerKeyAtTheEarliestTime(t *testing.T) {
 		}
 	})
 }
+
+func TestFinishedJobsArePurgedAndFailedOnesKept(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		r := jobs.NewRunner(d, slog.New(slog.DiscardHandler))
+		now := time.Now().UTC()
+		r.Now = func() time.Time { return now }
+		r.Handle("ok", func(context.Context, string) error { return nil })
+		r.Handle("bad", func(context.Context, string) error { return jobs.Permanent(errors.New("broken")) })
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			if err := jobs.Enqueue(tx, "ok", "", now); err != nil {
+				return err
+			}
+			return jobs.Enqueue(tx, "bad", "", now)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.RunDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := r.PurgeDone(ctx, time.Hour); err != nil || n != 0 {
+			t.Fatalf("purged %d fresh jobs (%v), want none", n, err)
+		}
+		now = now.Add(2 * time.Hour)
+		if n, err := r.PurgeDone(ctx, time.Hour); err != nil || n != 1 {
+			t.Fatalf("purged %d (%v), want the one done job", n, err)
+		}
+		if failed, _ := jobs.Failed(ctx, d, 10); len(failed) != 1 {
+			t.Fatalf("failed jobs left = %d, want 1", len(failed))
+		}
+	})
+}
