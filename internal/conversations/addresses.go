@@ -286,12 +286,7 @@ func (e *Engine) AddressConfigurations(ctx context.Context, typ string, p Page) 
 		}
 		q = q.Where("type = ?", t)
 	}
-	var rows []AddressConfiguration
-	if err := q.Order("date_created, sid").Offset(p.Offset).Limit(p.Limit + 1).Find(&rows).Error; err != nil {
-		return nil, false, errs.Wrap(err, "address configurations")
-	}
-	rows, more := trimPage(rows, p)
-	return rows, more, nil
+	return listPage[AddressConfiguration](q.Order("date_created, sid"), p, "address configurations")
 }
 
 // UpdateAddressConfiguration changes a configuration's name and

@@ -321,12 +321,7 @@ func (e *Engine) Conversations(ctx context.Context, serviceSid string, f Convers
 	if f.EndDate != nil {
 		q = q.Where("date_created < ?", *f.EndDate)
 	}
-	var rows []Conversation
-	if err := q.Order("date_created, sid").Offset(p.Offset).Limit(p.Limit + 1).Find(&rows).Error; err != nil {
-		return nil, false, errs.Wrap(err, "conversations")
-	}
-	rows, more := trimPage(rows, p)
-	return rows, more, nil
+	return listPage[Conversation](q.Order("date_created, sid"), p, "conversations")
 }
 
 func errClosed(conversationSid string) error {

@@ -128,13 +128,17 @@ func (e *Engine) read(ctx context.Context) *gorm.DB { return e.db.Gorm.WithConte
 // publish is events.Publish, kept short because every write calls it.
 func publish(tx *db.Tx, ev events.Event) error { return events.Publish(tx, ev) }
 
-// trimPage runs a list query for one page: it fetches one row more than the
-// page holds to learn whether another page follows.
-func trimPage[T any](rows []T, p Page) ([]T, bool) {
-	if len(rows) > p.Limit {
-		return rows[:p.Limit], true
+// listPage runs an ordered list query for one page: it fetches one row more
+// than the page holds to learn whether another page follows.
+func listPage[T any](q *gorm.DB, p Page, what string) ([]T, bool, error) {
+	var rows []T
+	if err := q.Offset(p.Offset).Limit(p.Limit + 1).Find(&rows).Error; err != nil {
+		return nil, false, errs.Wrap(err, what)
 	}
-	return rows, false
+	if len(rows) > p.Limit {
+		return rows[:p.Limit], true, nil
+	}
+	return rows, false, nil
 }
 
 // checkAttributes validates an Attributes parameter: valid JSON within max bytes.

@@ -195,13 +195,7 @@ func (e *Engine) Messages(ctx context.Context, serviceSid, conversationKey strin
 	if desc {
 		order = "idx DESC"
 	}
-	var rows []Message
-	if err := e.read(ctx).Where("conversation_sid = ?", c.Sid).Order(order).Offset(p.Offset).Limit(p.Limit + 1).
-		Find(&rows).Error; err != nil {
-		return nil, false, errs.Wrap(err, "messages")
-	}
-	rows, more := trimPage(rows, p)
-	return rows, more, nil
+	return listPage[Message](e.read(ctx).Where("conversation_sid = ?", c.Sid).Order(order), p, "messages")
 }
 
 // MessagesAfter returns up to limit messages with index > after, ascending:

@@ -35,11 +35,10 @@ func (e *Engine) ParticipantConversations(ctx context.Context, serviceSid string
 	default:
 		q = q.Where("address = ?", k.Address)
 	}
-	var members []Participant
-	if err := q.Order("date_created, sid").Offset(p.Offset).Limit(p.Limit + 1).Find(&members).Error; err != nil {
-		return nil, false, errs.Wrap(err, "participant conversations")
+	members, more, err := listPage[Participant](q.Order("date_created, sid"), p, "participant conversations")
+	if err != nil {
+		return nil, false, err
 	}
-	members, more := trimPage(members, p)
 	if len(members) == 0 {
 		return nil, more, nil
 	}

@@ -317,13 +317,7 @@ func (e *Engine) Participants(ctx context.Context, serviceSid, conversationKey s
 	if err != nil {
 		return nil, false, err
 	}
-	var rows []Participant
-	if err := e.read(ctx).Where("conversation_sid = ?", c.Sid).Order("date_created, sid").
-		Offset(p.Offset).Limit(p.Limit + 1).Find(&rows).Error; err != nil {
-		return nil, false, errs.Wrap(err, "participants")
-	}
-	rows, more := trimPage(rows, p)
-	return rows, more, nil
+	return listPage[Participant](e.read(ctx).Where("conversation_sid = ?", c.Sid).Order("date_created, sid"), p, "participants")
 }
 
 // UpdateParticipant changes a participant: attributes, role, read horizon,

@@ -94,13 +94,7 @@ func (e *Engine) Receipts(ctx context.Context, serviceSid, conversationKey, mess
 	if err != nil {
 		return nil, false, err
 	}
-	var rows []DeliveryReceipt
-	if err := e.read(ctx).Where("message_sid = ?", m.Sid).Order("date_created, sid").Offset(p.Offset).Limit(p.Limit + 1).
-		Find(&rows).Error; err != nil {
-		return nil, false, errs.Wrap(err, "receipts")
-	}
-	rows, more := trimPage(rows, p)
-	return rows, more, nil
+	return listPage[DeliveryReceipt](e.read(ctx).Where("message_sid = ?", m.Sid).Order("date_created, sid"), p, "receipts")
 }
 
 // Receipt fetches one delivery receipt.

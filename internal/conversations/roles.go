@@ -137,13 +137,7 @@ func (e *Engine) Role(ctx context.Context, serviceSid, roleSid string) (Role, er
 
 // Roles lists a service's roles, oldest first.
 func (e *Engine) Roles(ctx context.Context, serviceSid string, p Page) ([]Role, bool, error) {
-	var rows []Role
-	if err := e.read(ctx).Where("service_sid = ?", serviceSid).Order("date_created, sid").
-		Offset(p.Offset).Limit(p.Limit + 1).Find(&rows).Error; err != nil {
-		return nil, false, errs.Wrap(err, "roles")
-	}
-	rows, more := trimPage(rows, p)
-	return rows, more, nil
+	return listPage[Role](e.read(ctx).Where("service_sid = ?", serviceSid).Order("date_created, sid"), p, "roles")
 }
 
 // UpdateRole replaces a role's permissions; its name and type are fixed.

@@ -130,12 +130,7 @@ func (e *Engine) CreateService(ctx context.Context, friendlyName *string) (Servi
 
 // Services lists the services, oldest first.
 func (e *Engine) Services(ctx context.Context, p Page) ([]Service, bool, error) {
-	var rows []Service
-	if err := e.read(ctx).Order("date_created, sid").Offset(p.Offset).Limit(p.Limit + 1).Find(&rows).Error; err != nil {
-		return nil, false, errs.Wrap(err, "services")
-	}
-	rows, more := trimPage(rows, p)
-	return rows, more, nil
+	return listPage[Service](e.read(ctx).Order("date_created, sid"), p, "services")
 }
 
 // DeleteService removes a service and everything in it. The account's

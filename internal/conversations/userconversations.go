@@ -44,12 +44,10 @@ func (e *Engine) UserConversations(ctx context.Context, serviceSid, userKey stri
 	if err != nil {
 		return nil, false, err
 	}
-	var members []Participant
-	if err := q.Where("service_sid = ? AND identity = ?", serviceSid, u.Identity).Order("date_created, sid").
-		Offset(p.Offset).Limit(p.Limit + 1).Find(&members).Error; err != nil {
-		return nil, false, errs.Wrap(err, "user conversations")
+	members, more, err := listPage[Participant](q.Where("service_sid = ? AND identity = ?", serviceSid, u.Identity).Order("date_created, sid"), p, "user conversations")
+	if err != nil {
+		return nil, false, err
 	}
-	members, more := trimPage(members, p)
 	out, err := e.userConversations(q, u, members)
 	return out, more, err
 }

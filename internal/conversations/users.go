@@ -167,13 +167,7 @@ func (e *Engine) setPresence(q *gorm.DB, u *User) error {
 
 // Users lists a service's users, oldest first.
 func (e *Engine) Users(ctx context.Context, serviceSid string, p Page) ([]User, bool, error) {
-	var rows []User
-	if err := e.read(ctx).Where("service_sid = ?", serviceSid).Order("date_created, sid").
-		Offset(p.Offset).Limit(p.Limit + 1).Find(&rows).Error; err != nil {
-		return nil, false, errs.Wrap(err, "users")
-	}
-	rows, more := trimPage(rows, p)
-	return rows, more, nil
+	return listPage[User](e.read(ctx).Where("service_sid = ?", serviceSid).Order("date_created, sid"), p, "users")
 }
 
 // UpdateUser changes a user's friendly name, attributes or role.

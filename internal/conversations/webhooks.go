@@ -272,13 +272,7 @@ func (e *Engine) ConversationWebhooks(ctx context.Context, serviceSid, conversat
 	if err != nil {
 		return nil, false, err
 	}
-	var rows []ConversationWebhook
-	if err := e.read(ctx).Where("conversation_sid = ?", c.Sid).Order("date_created, sid").
-		Offset(p.Offset).Limit(p.Limit + 1).Find(&rows).Error; err != nil {
-		return nil, false, errs.Wrap(err, "conversation webhooks")
-	}
-	rows, more := trimPage(rows, p)
-	return rows, more, nil
+	return listPage[ConversationWebhook](e.read(ctx).Where("conversation_sid = ?", c.Sid).Order("date_created, sid"), p, "conversation webhooks")
 }
 
 // UpdateConversationWebhook changes a webhook's configuration. Its target and
