@@ -24,6 +24,10 @@ const (
 	StudioFlow          = "FW"
 	MessagingService    = "MG"
 	ContentTemplate     = "HX"
+	// Switchboard's own: carrier accounts and outbound deliveries (Twilio
+	// has no such resources).
+	ChannelProvider = "PA"
+	ChannelDelivery = "OD"
 
 	Workspace     = "WS"
 	Worker        = "WK"
