@@ -23,6 +23,7 @@ type Engine struct {
 	accountSid  string
 	now         func() time.Time
 	acceptHooks []AcceptHook
+	callbacks   CallbackSender
 
 	plansMu sync.Mutex
 	plans   map[string]cachedPlan

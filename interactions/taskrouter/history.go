@@ -28,5 +28,8 @@ func (e *Engine) record(tx *db.Tx, ev Event, data map[string]any) error {
 		}
 		ev.EventData = string(b)
 	}
-	return tx.Create(&ev).Error
+	if err := tx.Create(&ev).Error; err != nil {
+		return err
+	}
+	return e.eventCallback(tx, ev, data)
 }

@@ -234,7 +234,7 @@ func (e *Engine) CreateAddressConfiguration(ctx context.Context, p AddressConfig
 		if err := tx.Create(&a).Error; err != nil {
 			return err
 		}
-		return publish(tx, events.Event{Type: events.AddressConfigurationAdded, Sid: a.Sid})
+		return e.publish(tx, events.Event{Type: events.AddressConfigurationAdded, Sid: a.Sid})
 	})
 	if db.IsUniqueViolation(err) {
 		return a, errs.E(errs.Conflict, errs.CodeInvalidParam, "An address configuration for %s already exists; update or delete it instead", a.Address)
@@ -314,7 +314,7 @@ func (e *Engine) UpdateAddressConfiguration(ctx context.Context, key string, p A
 		if err := tx.Model(&a).Select("*").Omit("sid", "type", "address", "address_country", "date_created").Updates(&a).Error; err != nil {
 			return err
 		}
-		return publish(tx, events.Event{Type: events.AddressConfigurationUpdated, Sid: a.Sid})
+		return e.publish(tx, events.Event{Type: events.AddressConfigurationUpdated, Sid: a.Sid})
 	})
 	return a, errs.Wrap(err, "address configuration")
 }
@@ -330,6 +330,6 @@ func (e *Engine) DeleteAddressConfiguration(ctx context.Context, key string) err
 		if err := tx.Delete(&a).Error; err != nil {
 			return err
 		}
-		return publish(tx, events.Event{Type: events.AddressConfigurationRemoved, Sid: a.Sid})
+		return e.publish(tx, events.Event{Type: events.AddressConfigurationRemoved, Sid: a.Sid})
 	})
 }

@@ -116,6 +116,9 @@ func (p *ConversationParams) validate(creating bool) error {
 
 // CreateConversation creates a conversation in the service.
 func (e *Engine) CreateConversation(ctx context.Context, serviceSid string, p ConversationParams) (Conversation, error) {
+	if err := e.preConversationAdd(ctx, serviceSid, &p); err != nil {
+		return Conversation{}, err
+	}
 	var c Conversation
 	err := e.write(ctx, func(tx *db.Tx) error {
 		var err error
@@ -148,8 +151,28 @@ func (e *Engine) createConversation(tx *db.Tx, serviceSid string, p Conversation
 	if err := tx.Create(&c).Error; err != nil {
 		return c, err
 	}
-	return c, publish(tx, events.Event{Type: events.ConversationAdded, ServiceSid: serviceSid, ConversationSid: c.Sid,
+	return c, e.publish(tx, events.Event{Type: events.ConversationAdded, ServiceSid: serviceSid, ConversationSid: c.Sid,
 		Sid: c.Sid, Source: p.Source})
+}
+
+// preConversationAdd asks about creating a conversation and applies the
+// answer to p.
+func (e *Engine) preConversationAdd(ctx context.Context, serviceSid string, p *ConversationParams) error {
+	if err := p.validate(true); err != nil {
+		return err
+	}
+	am, err := e.ask(ctx, PreConversationAdd, serviceSid, p.Source, func(a *Action) error {
+		now := e.now()
+		a.Conversation = Conversation{ServiceSid: serviceSid, Attributes: "{}", State: StateActive, Bindings: "{}",
+			DateCreated: now, DateUpdated: now}
+		p.apply(&a.Conversation)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	am.applyToConversation(p)
+	return p.validate(true)
 }
 
 // apply copies the given params onto c.
@@ -240,8 +263,24 @@ func (e *Engine) UpdateConversation(ctx context.Context, serviceSid, key string,
 	if err := p.validate(false); err != nil {
 		return Conversation{}, err
 	}
+	am, err := e.ask(ctx, PreConversationUpdate, serviceSid, p.Source, func(a *Action) error {
+		c, err := e.Conversation(ctx, serviceSid, key)
+		if err != nil {
+			return err
+		}
+		p.apply(&c)
+		a.Conversation = c
+		return nil
+	})
+	if err != nil {
+		return Conversation{}, err
+	}
+	am.applyToConversation(&p)
+	if err := p.validate(false); err != nil {
+		return Conversation{}, err
+	}
 	var c Conversation
-	err := e.write(ctx, func(tx *db.Tx) error {
+	err = e.write(ctx, func(tx *db.Tx) error {
 		var err error
 		if c, err = e.findConversation(tx.Locked("UPDATE"), serviceSid, key); err != nil {
 			return err
@@ -259,7 +298,7 @@ func (e *Engine) UpdateConversation(ctx context.Context, serviceSid, key string,
 			"timer_inactive", "timer_closed", "bindings", "date_created", "date_updated").Updates(&c).Error; err != nil {
 			return err
 		}
-		if err := publish(tx, events.Event{Type: events.ConversationUpdated, ServiceSid: serviceSid,
+		if err := e.publish(tx, events.Event{Type: events.ConversationUpdated, ServiceSid: serviceSid,
 			ConversationSid: c.Sid, Sid: c.Sid, Source: p.Source}); err != nil {
 			return err
 		}
@@ -284,9 +323,22 @@ func (e *Engine) UpdateConversation(ctx context.Context, serviceSid, key string,
 
 // DeleteConversation removes a conversation with its participants and messages.
 func (e *Engine) DeleteConversation(ctx context.Context, serviceSid, key, source string) error {
+	if _, err := e.ask(ctx, PreConversationRemove, serviceSid, source, func(a *Action) error {
+		var err error
+		a.Conversation, err = e.Conversation(ctx, serviceSid, key)
+		return err
+	}); err != nil {
+		return err
+	}
 	return e.write(ctx, func(tx *db.Tx) error {
 		c, err := e.findConversation(tx.Locked("UPDATE"), serviceSid, key)
 		if err != nil {
+			return err
+		}
+		// Published first, so that event hooks still see the conversation
+		// and its webhooks.
+		if err := e.publish(tx, events.Event{Type: events.ConversationRemoved, ServiceSid: serviceSid,
+			ConversationSid: c.Sid, Sid: c.Sid, Source: source}); err != nil {
 			return err
 		}
 		// Children first: SQLite enforces the foreign keys, and one statement
@@ -296,11 +348,7 @@ func (e *Engine) DeleteConversation(ctx context.Context, serviceSid, key, source
 				return err
 			}
 		}
-		if err := tx.Delete(&c).Error; err != nil {
-			return err
-		}
-		return publish(tx, events.Event{Type: events.ConversationRemoved, ServiceSid: serviceSid,
-			ConversationSid: c.Sid, Sid: c.Sid, Source: source})
+		return tx.Delete(&c).Error
 	})
 }
 
@@ -350,6 +398,9 @@ func (e *Engine) CreateConversationWithParticipants(ctx context.Context, service
 			return Conversation{}, errs.E(errs.Invalid, CodeDuplicateRequest, "Participant %d duplicates an earlier one in the request", i+1)
 		}
 		seen[key] = true
+	}
+	if err := e.preConversationAdd(ctx, serviceSid, &p); err != nil {
+		return Conversation{}, err
 	}
 	var c Conversation
 	err := e.write(ctx, func(tx *db.Tx) error {

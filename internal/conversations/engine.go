@@ -14,7 +14,6 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/errs"
-	"github.com/switchboardhq/switchboard/internal/events"
 )
 
 // Twilio error codes raised by the engine's rules.
@@ -64,7 +63,21 @@ type Engine struct {
 	now          func() time.Time
 	messageHooks []MessageHook
 	stateHooks   []StateHook
+	eventHooks   []EventHook
+	preHook      PreEventHook
+	media        MediaLinker
 }
+
+// MediaLinker attaches uploaded media to a new message. The media service
+// implements it; without one, messages cannot carry media.
+type MediaLinker interface {
+	// LinkMedia claims the media for the message inside its transaction and
+	// describes them, or fails (not found, already used, over a limit).
+	LinkMedia(tx *db.Tx, serviceSid, conversationSid, messageSid string, mediaSids []string) ([]Media, error)
+}
+
+// SetMediaLinker gives the engine its media service. Call before serving.
+func (e *Engine) SetMediaLinker(m MediaLinker) { e.media = m }
 
 // StateHook runs inside the transaction that changes a conversation's state
 // (from is the previous one), so a layer above can end its own work on a
@@ -124,9 +137,6 @@ func inConversation[T any](e *Engine, ctx context.Context, serviceSid, key strin
 
 // read returns a GORM handle for queries outside a transaction.
 func (e *Engine) read(ctx context.Context) *gorm.DB { return e.db.Gorm.WithContext(ctx) }
-
-// publish is events.Publish, kept short because every write calls it.
-func publish(tx *db.Tx, ev events.Event) error { return events.Publish(tx, ev) }
 
 // listPage runs an ordered list query for one page: it fetches one row more
 // than the page holds to learn whether another page follows.

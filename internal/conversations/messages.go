@@ -44,7 +44,7 @@ type MessageParams struct {
 	Author           *string
 	Body             *string
 	Attributes       *string
-	MediaSid         *string
+	MediaSids        []string // uploaded media (ME…) to attach; the REST API takes one
 	ContentSid       *string
 	ContentVariables *string
 	Subject          *string
@@ -80,13 +80,11 @@ func (e *Engine) AddMessage(ctx context.Context, serviceSid, conversationKey str
 		return Message{}, err
 	}
 	hasContent := p.ContentSid != nil && *p.ContentSid != ""
-	if (p.Body == nil || *p.Body == "") && (p.MediaSid == nil || *p.MediaSid == "") && !hasContent {
+	if (p.Body == nil || *p.Body == "") && len(p.MediaSids) == 0 && !hasContent {
 		return Message{}, errs.Invalidf("A message needs a Body, a MediaSid or a ContentSid")
 	}
-	if p.MediaSid != nil && *p.MediaSid != "" {
-		// Media uploads (the MCS endpoint) are not part of this server yet, so no
-		// media SID can refer to anything.
-		return Message{}, errs.NotFoundf("Media %s was not found", *p.MediaSid)
+	if err := e.preMessage(ctx, PreMessageAdd, serviceSid, conversationKey, "", &p); err != nil {
+		return Message{}, err
 	}
 	return inConversation(e, ctx, serviceSid, conversationKey, func(tx *db.Tx, c Conversation) (Message, error) {
 		return e.addMessage(tx, c, p)
@@ -120,6 +118,21 @@ func (e *Engine) addMessage(tx *db.Tx, c Conversation, p MessageParams) (Message
 		m.DateCreated = *p.DateCreated
 	}
 	m.DateUpdated = p.DateUpdated
+	if len(p.MediaSids) > 0 {
+		if e.media == nil {
+			return m, errs.NotFoundf("Media %s was not found", p.MediaSids[0])
+		}
+		linked, err := e.media.LinkMedia(tx, c.ServiceSid, c.Sid, m.Sid, p.MediaSids)
+		if err != nil {
+			return m, err
+		}
+		raw, err := json.Marshal(linked)
+		if err != nil {
+			return m, err
+		}
+		media := string(raw)
+		m.Media = &media
+	}
 	// The author is a participant when it names one by identity or address.
 	var author Participant
 	res := tx.Where("conversation_sid = ? AND (identity = ? OR address = ?)", c.Sid, m.Author, m.Author).Limit(1).Find(&author)
@@ -159,7 +172,7 @@ func (e *Engine) addMessage(tx *db.Tx, c Conversation, p MessageParams) (Message
 		}
 	}
 	idx := m.Index
-	return m, publish(tx, events.Event{Type: events.MessageAdded, ServiceSid: c.ServiceSid, ConversationSid: c.Sid,
+	return m, e.publish(tx, events.Event{Type: events.MessageAdded, ServiceSid: c.ServiceSid, ConversationSid: c.Sid,
 		Sid: m.Sid, Index: &idx, Source: p.Source})
 }
 
@@ -211,8 +224,11 @@ func (e *Engine) UpdateMessage(ctx context.Context, serviceSid, conversationKey,
 	if err := p.validate(); err != nil {
 		return Message{}, err
 	}
-	if p.MediaSid != nil || p.ContentSid != nil {
+	if p.MediaSids != nil || p.ContentSid != nil {
 		return Message{}, errs.Invalidf("MediaSid and ContentSid cannot be changed")
+	}
+	if err := e.preMessage(ctx, PreMessageUpdate, serviceSid, conversationKey, messageSid, &p); err != nil {
+		return Message{}, err
 	}
 	return inConversation(e, ctx, serviceSid, conversationKey, func(tx *db.Tx, c Conversation) (Message, error) {
 		if c.State == StateClosed {
@@ -247,7 +263,7 @@ func (e *Engine) UpdateMessage(ctx context.Context, serviceSid, conversationKey,
 			return m, err
 		}
 		idx := m.Index
-		return m, publish(tx, events.Event{Type: events.MessageUpdated, ServiceSid: c.ServiceSid, ConversationSid: c.Sid,
+		return m, e.publish(tx, events.Event{Type: events.MessageUpdated, ServiceSid: c.ServiceSid, ConversationSid: c.Sid,
 			Sid: m.Sid, Index: &idx, Source: p.Source})
 	})
 }
@@ -255,20 +271,32 @@ func (e *Engine) UpdateMessage(ctx context.Context, serviceSid, conversationKey,
 // DeleteMessage removes a message and its delivery receipts. Its index is
 // not reused.
 func (e *Engine) DeleteMessage(ctx context.Context, serviceSid, conversationKey, messageSid, source string) error {
+	if _, err := e.ask(ctx, PreMessageRemove, serviceSid, source, func(a *Action) error {
+		c, err := e.Conversation(ctx, serviceSid, conversationKey)
+		if err != nil {
+			return err
+		}
+		a.Conversation = c
+		a.Message, err = e.findMessage(e.read(ctx), c, messageSid)
+		return err
+	}); err != nil {
+		return err
+	}
 	_, err := inConversation(e, ctx, serviceSid, conversationKey, func(tx *db.Tx, c Conversation) (struct{}, error) {
 		m, err := e.findMessage(tx.DB, c, messageSid)
 		if err != nil {
 			return struct{}{}, err
 		}
+		// Published first, so that event hooks still see the message.
+		idx := m.Index
+		if err := e.publish(tx, events.Event{Type: events.MessageRemoved, ServiceSid: c.ServiceSid, ConversationSid: c.Sid,
+			Sid: m.Sid, Index: &idx, Source: source}); err != nil {
+			return struct{}{}, err
+		}
 		if err := tx.Where("message_sid = ?", m.Sid).Delete(&DeliveryReceipt{}).Error; err != nil {
 			return struct{}{}, err
 		}
-		if err := tx.Delete(&m).Error; err != nil {
-			return struct{}{}, err
-		}
-		idx := m.Index
-		return struct{}{}, publish(tx, events.Event{Type: events.MessageRemoved, ServiceSid: c.ServiceSid, ConversationSid: c.Sid,
-			Sid: m.Sid, Index: &idx, Source: source})
+		return struct{}{}, tx.Delete(&m).Error
 	})
 	return err
 }

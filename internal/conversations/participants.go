@@ -103,6 +103,27 @@ func (p *ParticipantParams) validate() error {
 // AddParticipant adds a participant to a conversation, enforcing identity
 // and binding uniqueness and the participant limits.
 func (e *Engine) AddParticipant(ctx context.Context, serviceSid, conversationKey string, p ParticipantParams) (Participant, error) {
+	if err := p.validate(); err != nil {
+		return Participant{}, err
+	}
+	if _, err := e.ask(ctx, PreParticipantAdd, serviceSid, p.Source, func(a *Action) error {
+		c, err := e.Conversation(ctx, serviceSid, conversationKey)
+		if err != nil {
+			return err
+		}
+		a.Conversation = c
+		a.Participant = Participant{ServiceSid: serviceSid, ConversationSid: c.Sid, Identity: p.Identity, Address: p.Address,
+			ProxyAddress: p.ProxyAddress, ProjectedAddress: p.ProjectedAddress, Attributes: "{}", DateCreated: e.now()}
+		if p.Attributes != nil {
+			a.Participant.Attributes = *p.Attributes
+		}
+		if p.RoleSid != nil {
+			a.Participant.RoleSid = *p.RoleSid
+		}
+		return nil
+	}); err != nil {
+		return Participant{}, err
+	}
 	var out Participant
 	err := e.write(ctx, func(tx *db.Tx) error {
 		var err error
@@ -214,7 +235,7 @@ func (e *Engine) addParticipant(tx *db.Tx, c Conversation, p ParticipantParams) 
 	} else if err := e.ensureUser(tx, c.ServiceSid, *m.Identity); err != nil {
 		return m, err
 	}
-	return m, publish(tx, events.Event{Type: events.ParticipantAdded, ServiceSid: c.ServiceSid, ConversationSid: c.Sid,
+	return m, e.publish(tx, events.Event{Type: events.ParticipantAdded, ServiceSid: c.ServiceSid, ConversationSid: c.Sid,
 		Sid: m.Sid, Source: p.Source})
 }
 
@@ -326,6 +347,28 @@ func (e *Engine) UpdateParticipant(ctx context.Context, serviceSid, conversation
 	if err := p.validate(); err != nil {
 		return Participant{}, err
 	}
+	if _, err := e.ask(ctx, PreParticipantUpdate, serviceSid, p.Source, func(a *Action) error {
+		c, err := e.Conversation(ctx, serviceSid, conversationKey)
+		if err != nil {
+			return err
+		}
+		a.Conversation = c
+		if a.Participant, err = e.findParticipant(e.read(ctx), c, key); err != nil {
+			return err
+		}
+		if p.Attributes != nil {
+			a.Participant.Attributes = *p.Attributes
+		}
+		if p.RoleSid != nil {
+			a.Participant.RoleSid = *p.RoleSid
+		}
+		if p.LastReadMessageIndex != nil {
+			a.Participant.LastReadMessageIndex = p.LastReadMessageIndex
+		}
+		return nil
+	}); err != nil {
+		return Participant{}, err
+	}
 	return inConversation(e, ctx, serviceSid, conversationKey, func(tx *db.Tx, c Conversation) (Participant, error) {
 		if c.State == StateClosed {
 			return Participant{}, errClosed(c.Sid)
@@ -384,7 +427,7 @@ func (e *Engine) UpdateParticipant(ctx context.Context, serviceSid, conversation
 		if err := tx.Model(&m).Select("*").Omit("sid").Updates(&m).Error; err != nil {
 			return m, err
 		}
-		return m, publish(tx, events.Event{Type: events.ParticipantUpdated, ServiceSid: c.ServiceSid, ConversationSid: c.Sid,
+		return m, e.publish(tx, events.Event{Type: events.ParticipantUpdated, ServiceSid: c.ServiceSid, ConversationSid: c.Sid,
 			Sid: m.Sid, Source: p.Source})
 	})
 }
@@ -412,6 +455,17 @@ func (e *Engine) moveBinding(tx *db.Tx, m *Participant, proxy string) error {
 
 // RemoveParticipant removes a participant, freeing its binding.
 func (e *Engine) RemoveParticipant(ctx context.Context, serviceSid, conversationKey, key, source string) error {
+	if _, err := e.ask(ctx, PreParticipantRemove, serviceSid, source, func(a *Action) error {
+		c, err := e.Conversation(ctx, serviceSid, conversationKey)
+		if err != nil {
+			return err
+		}
+		a.Conversation = c
+		a.Participant, err = e.findParticipant(e.read(ctx), c, key)
+		return err
+	}); err != nil {
+		return err
+	}
 	return e.write(ctx, func(tx *db.Tx) error { return e.RemoveParticipantTx(tx, serviceSid, conversationKey, key, source) })
 }
 
@@ -429,14 +483,15 @@ func (e *Engine) RemoveParticipantTx(tx *db.Tx, serviceSid, conversationKey, key
 }
 
 func (e *Engine) removeParticipant(tx *db.Tx, m Participant, source string) error {
+	// Published first, so that event hooks still see the participant.
+	if err := e.publish(tx, events.Event{Type: events.ParticipantRemoved, ServiceSid: m.ServiceSid, ConversationSid: m.ConversationSid,
+		Sid: m.Sid, Source: source}); err != nil {
+		return err
+	}
 	if err := tx.Where("participant_sid = ?", m.Sid).Delete(&binding{}).Error; err != nil {
 		return err
 	}
-	if err := tx.Delete(&m).Error; err != nil {
-		return err
-	}
-	return publish(tx, events.Event{Type: events.ParticipantRemoved, ServiceSid: m.ServiceSid, ConversationSid: m.ConversationSid,
-		Sid: m.Sid, Source: source})
+	return tx.Delete(&m).Error
 }
 
 // ParticipantTx loads a participant of a conversation by SID or identity

@@ -82,8 +82,8 @@ func (e *Engine) RecordReceipt(ctx context.Context, messageSid, participantSid, 
 			return err
 		}
 		idx := m.Index
-		return publish(tx, events.Event{Type: events.DeliveryUpdated, ServiceSid: m.ServiceSid, ConversationSid: m.ConversationSid,
-			Sid: m.Sid, Index: &idx})
+		return e.publishChange(tx, Change{Event: events.Event{Type: events.DeliveryUpdated, ServiceSid: m.ServiceSid,
+			ConversationSid: m.ConversationSid, Sid: m.Sid, Index: &idx}, Receipt: &r})
 	})
 	return r, errs.Wrap(err, "record receipt")
 }

@@ -125,7 +125,7 @@ func (e *Engine) CreateRole(ctx context.Context, serviceSid string, p RoleParams
 		if err := tx.Create(&r).Error; err != nil {
 			return err
 		}
-		return publish(tx, events.Event{Type: events.RoleAdded, ServiceSid: serviceSid, Sid: r.Sid})
+		return e.publish(tx, events.Event{Type: events.RoleAdded, ServiceSid: serviceSid, Sid: r.Sid})
 	})
 	return r, errs.Wrap(err, "create role")
 }
@@ -155,7 +155,7 @@ func (e *Engine) UpdateRole(ctx context.Context, serviceSid, roleSid string, per
 		if err := tx.Model(&r).Select("permissions", "date_updated").Updates(&r).Error; err != nil {
 			return err
 		}
-		return publish(tx, events.Event{Type: events.RoleUpdated, ServiceSid: serviceSid, Sid: r.Sid})
+		return e.publish(tx, events.Event{Type: events.RoleUpdated, ServiceSid: serviceSid, Sid: r.Sid})
 	})
 	return r, errs.Wrap(err, "update role")
 }
@@ -192,7 +192,7 @@ func (e *Engine) DeleteRole(ctx context.Context, serviceSid, roleSid string) err
 		if err := tx.Delete(&r).Error; err != nil {
 			return err
 		}
-		return publish(tx, events.Event{Type: events.RoleRemoved, ServiceSid: serviceSid, Sid: r.Sid})
+		return e.publish(tx, events.Event{Type: events.RoleRemoved, ServiceSid: serviceSid, Sid: r.Sid})
 	})
 	return errs.Wrap(err, "delete role")
 }

@@ -123,7 +123,7 @@ func (e *Engine) CreateService(ctx context.Context, friendlyName *string) (Servi
 		if svc, err = e.createService(tx, *friendlyName); err != nil {
 			return err
 		}
-		return publish(tx, events.Event{Type: events.ServiceAdded, ServiceSid: svc.Sid, Sid: svc.Sid})
+		return e.publish(tx, events.Event{Type: events.ServiceAdded, ServiceSid: svc.Sid, Sid: svc.Sid})
 	})
 	return svc, errs.Wrap(err, "create service")
 }
@@ -182,7 +182,7 @@ func (e *Engine) DeleteService(ctx context.Context, serviceSid string) error {
 		if err := tx.Delete(&svc).Error; err != nil {
 			return err
 		}
-		return publish(tx, events.Event{Type: events.ServiceRemoved, ServiceSid: svc.Sid, Sid: svc.Sid})
+		return e.publish(tx, events.Event{Type: events.ServiceRemoved, ServiceSid: svc.Sid, Sid: svc.Sid})
 	})
 	return errs.Wrap(err, "delete service")
 }
@@ -230,7 +230,7 @@ func (e *Engine) UpdateServiceConfiguration(ctx context.Context, serviceSid stri
 			"default_chat_service_role_sid", "reachability_enabled", "date_updated").Updates(&svc).Error; err != nil {
 			return err
 		}
-		return publish(tx, events.Event{Type: events.ServiceUpdated, ServiceSid: svc.Sid, Sid: svc.Sid})
+		return e.publish(tx, events.Event{Type: events.ServiceUpdated, ServiceSid: svc.Sid, Sid: svc.Sid})
 	})
 	return svc, errs.Wrap(err, "update service configuration")
 }
@@ -321,7 +321,7 @@ func (e *Engine) UpdateServiceNotifications(ctx context.Context, serviceSid stri
 		if err := tx.Model(&svc).Updates(map[string]any{"notifications": string(raw), "date_updated": e.now()}).Error; err != nil {
 			return err
 		}
-		return publish(tx, events.Event{Type: events.ServiceUpdated, ServiceSid: svc.Sid, Sid: svc.Sid})
+		return e.publish(tx, events.Event{Type: events.ServiceUpdated, ServiceSid: svc.Sid, Sid: svc.Sid})
 	})
 	return n, errs.Wrap(err, "update notifications")
 }
@@ -413,7 +413,7 @@ func (e *Engine) UpdateConfiguration(ctx context.Context, p ConfigurationParams)
 			"default_closed_timer", "date_updated").Updates(&cfg).Error; err != nil {
 			return err
 		}
-		return publish(tx, events.Event{Type: events.ConfigurationUpdated})
+		return e.publish(tx, events.Event{Type: events.ConfigurationUpdated})
 	})
 	return cfg, errs.Wrap(err, "update configuration")
 }

@@ -138,6 +138,6 @@ func (e *Engine) applyState(tx *db.Tx, c *Conversation, from, reason string) err
 			return err
 		}
 	}
-	return publish(tx, events.Event{Type: events.ConversationStateUpdated, ServiceSid: c.ServiceSid,
+	return e.publish(tx, events.Event{Type: events.ConversationStateUpdated, ServiceSid: c.ServiceSid,
 		ConversationSid: c.Sid, Sid: c.Sid, StateFrom: from, StateTo: c.State, Reason: reason})
 }

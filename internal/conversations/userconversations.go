@@ -169,7 +169,7 @@ func (e *Engine) UpdateUserConversation(ctx context.Context, serviceSid, userKey
 			Updates(&m).Error; err != nil {
 			return err
 		}
-		if err := publish(tx, events.Event{Type: events.ParticipantUpdated, ServiceSid: serviceSid, ConversationSid: c.Sid,
+		if err := e.publish(tx, events.Event{Type: events.ParticipantUpdated, ServiceSid: serviceSid, ConversationSid: c.Sid,
 			Sid: m.Sid, Source: p.Source}); err != nil {
 			return err
 		}

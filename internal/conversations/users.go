@@ -63,7 +63,7 @@ func (e *Engine) ensureUser(tx *db.Tx, serviceSid, identity string) error {
 	if res.Error != nil || res.RowsAffected == 0 {
 		return res.Error
 	}
-	return publish(tx, events.Event{Type: events.UserAdded, ServiceSid: serviceSid, Sid: u.Sid})
+	return e.publish(tx, events.Event{Type: events.UserAdded, ServiceSid: serviceSid, Sid: u.Sid})
 }
 
 // CreateUser creates a user. Identities are unique within a service.
@@ -97,7 +97,7 @@ func (e *Engine) CreateUser(ctx context.Context, serviceSid string, p UserParams
 			}
 			return err
 		}
-		if err := publish(tx, events.Event{Type: events.UserAdded, ServiceSid: serviceSid, Sid: u.Sid, Source: p.Source}); err != nil {
+		if err := e.publish(tx, events.Event{Type: events.UserAdded, ServiceSid: serviceSid, Sid: u.Sid, Source: p.Source}); err != nil {
 			return err
 		}
 		return e.setPresence(tx.DB, &u)
@@ -175,6 +175,24 @@ func (e *Engine) UpdateUser(ctx context.Context, serviceSid, key string, p UserP
 	if err := p.validate(); err != nil {
 		return User{}, err
 	}
+	if _, err := e.ask(ctx, PreUserUpdate, serviceSid, p.Source, func(a *Action) error {
+		var err error
+		if a.User, err = e.findUser(e.read(ctx), serviceSid, key); err != nil {
+			return err
+		}
+		if p.FriendlyName != nil {
+			a.User.FriendlyName = *p.FriendlyName
+		}
+		if p.Attributes != nil {
+			a.User.Attributes = *p.Attributes
+		}
+		if p.RoleSid != nil {
+			a.User.RoleSid = *p.RoleSid
+		}
+		return nil
+	}); err != nil {
+		return User{}, err
+	}
 	var u User
 	err := e.write(ctx, func(tx *db.Tx) error {
 		var err error
@@ -191,7 +209,7 @@ func (e *Engine) UpdateUser(ctx context.Context, serviceSid, key string, p UserP
 		if err := tx.Model(&u).Select("friendly_name", "attributes", "role_sid", "date_updated").Updates(&u).Error; err != nil {
 			return err
 		}
-		if err := publish(tx, events.Event{Type: events.UserUpdated, ServiceSid: serviceSid, Sid: u.Sid, Source: p.Source}); err != nil {
+		if err := e.publish(tx, events.Event{Type: events.UserUpdated, ServiceSid: serviceSid, Sid: u.Sid, Source: p.Source}); err != nil {
 			return err
 		}
 		return e.setPresence(tx.DB, &u)
@@ -210,7 +228,7 @@ func (e *Engine) DeleteUser(ctx context.Context, serviceSid, key, source string)
 		if err := tx.Delete(&u).Error; err != nil {
 			return err
 		}
-		return publish(tx, events.Event{Type: events.UserRemoved, ServiceSid: serviceSid, Sid: u.Sid, Source: source})
+		return e.publish(tx, events.Event{Type: events.UserRemoved, ServiceSid: serviceSid, Sid: u.Sid, Source: source})
 	})
 	return errs.Wrap(err, "delete user")
 }

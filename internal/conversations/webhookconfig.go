@@ -182,7 +182,7 @@ func (e *Engine) UpdateWebhookConfig(ctx context.Context, serviceSid string, p W
 		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "scope"}}, UpdateAll: true}).Create(&w).Error; err != nil {
 			return err
 		}
-		return publish(tx, ev)
+		return e.publish(tx, ev)
 	})
 	return w, errs.Wrap(err, "update webhook configuration")
 }

@@ -239,7 +239,7 @@ func (e *Engine) CreateConversationWebhook(ctx context.Context, serviceSid, conv
 		if err := tx.Create(&w).Error; err != nil {
 			return err
 		}
-		return publish(tx, events.Event{Type: events.ConversationWebhookAdded, ServiceSid: c.ServiceSid, ConversationSid: c.Sid, Sid: w.Sid})
+		return e.publish(tx, events.Event{Type: events.ConversationWebhookAdded, ServiceSid: c.ServiceSid, ConversationSid: c.Sid, Sid: w.Sid})
 	})
 	return w, errs.Wrap(err, "conversation webhook")
 }
@@ -304,7 +304,7 @@ func (e *Engine) UpdateConversationWebhook(ctx context.Context, serviceSid, conv
 		if err := tx.Model(&w).Select("url", "method", "filters", "triggers", "flow_sid", "date_updated").Updates(&w).Error; err != nil {
 			return err
 		}
-		return publish(tx, events.Event{Type: events.ConversationWebhookUpdated, ServiceSid: c.ServiceSid, ConversationSid: c.Sid, Sid: w.Sid})
+		return e.publish(tx, events.Event{Type: events.ConversationWebhookUpdated, ServiceSid: c.ServiceSid, ConversationSid: c.Sid, Sid: w.Sid})
 	})
 	return w, errs.Wrap(err, "conversation webhook")
 }
@@ -323,6 +323,6 @@ func (e *Engine) DeleteConversationWebhook(ctx context.Context, serviceSid, conv
 		if err := tx.Delete(&w).Error; err != nil {
 			return err
 		}
-		return publish(tx, events.Event{Type: events.ConversationWebhookRemoved, ServiceSid: c.ServiceSid, ConversationSid: c.Sid, Sid: w.Sid})
+		return e.publish(tx, events.Event{Type: events.ConversationWebhookRemoved, ServiceSid: c.ServiceSid, ConversationSid: c.Sid, Sid: w.Sid})
 	})
 }

@@ -1,0 +1,172 @@
+package conversations
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/errs"
+	"github.com/switchboardhq/switchboard/internal/events"
+	"github.com/switchboardhq/switchboard/internal/sid"
+)
+
+// InboundParams describe a message a customer sent over a messaging channel
+// (SMS, WhatsApp…): Address is the customer's, ProxyAddress ours.
+type InboundParams struct {
+	Address      string
+	ProxyAddress string
+	ProfileName  string // the customer's name as the carrier reports it
+	Message      MessageParams
+	// Within runs in the transaction that appends the message; the channel
+	// layer records its deduplication key there, so a duplicate rolls the
+	// whole message back.
+	Within func(tx *db.Tx, c Conversation, m Message) error
+}
+
+// Receive routes an inbound message the way Twilio does: to the open
+// conversation that holds the (address, proxy address) binding, or else to a
+// new conversation when the proxy address's configuration auto-creates one —
+// with the customer as participant and the configured webhook or Studio flow
+// attached. The message is authored by the customer's address and wakes an
+// inactive conversation.
+func (e *Engine) Receive(ctx context.Context, p InboundParams) (Conversation, Message, error) {
+	p.Message.Author = &p.Address
+	if err := p.Message.validate(); err != nil {
+		return Conversation{}, Message{}, err
+	}
+	// A message to an open conversation is put to its onMessageAdd
+	// pre-event first, as Twilio does for channel messages; one that opens a
+	// conversation is announced by the post-events only.
+	var open struct{ ConversationSid, ServiceSid string }
+	if err := e.read(ctx).Raw(`SELECT b.conversation_sid, c.service_sid FROM bindings b JOIN conversations c ON c.sid = b.conversation_sid
+		WHERE b.address = ? AND b.proxy_address = ?`, p.Address, p.ProxyAddress).Scan(&open).Error; err != nil {
+		return Conversation{}, Message{}, errs.Wrap(err, "binding")
+	}
+	if open.ConversationSid != "" {
+		if err := e.preMessage(ctx, PreMessageAdd, open.ServiceSid, open.ConversationSid, "", &p.Message); err != nil {
+			return Conversation{}, Message{}, err
+		}
+		p.Message.Author = &p.Address
+	}
+	var c Conversation
+	var m Message
+	var err error
+	// Two first messages from one customer can race to auto-create: the
+	// loser's binding collides with the winner's once it commits, and a retry
+	// finds the winner's conversation. A message can race the close of its
+	// conversation: closing frees the binding, and a retry opens a new one.
+	for range 3 {
+		err = e.write(ctx, func(tx *db.Tx) error {
+			var err error
+			if c, err = e.inboundConversation(tx, p); err != nil {
+				return err
+			}
+			if m, err = e.addMessage(tx, c, p.Message); err != nil {
+				return err
+			}
+			if p.Within != nil {
+				return p.Within(tx, c, m)
+			}
+			return nil
+		})
+		if code := errs.CodeOf(err); code != CodePairInUse && code != CodeClosed {
+			break
+		}
+	}
+	return c, m, err
+}
+
+// InboundServiceSid is the service an inbound message on the pair would land
+// in, so that its media can be stored there before the message is written.
+func (e *Engine) InboundServiceSid(ctx context.Context, address, proxyAddress string) (string, error) {
+	var svc string
+	err := e.read(ctx).Raw(`SELECT c.service_sid FROM bindings b JOIN conversations c ON c.sid = b.conversation_sid
+		WHERE b.address = ? AND b.proxy_address = ?`, address, proxyAddress).Scan(&svc).Error
+	if err != nil || svc != "" {
+		return svc, errs.Wrap(err, "binding")
+	}
+	a, ok, err := e.AddressConfigurationFor(ctx, proxyAddress)
+	if err != nil {
+		return "", err
+	}
+	if ok && a.AutoCreationServiceSid != "" {
+		return a.AutoCreationServiceSid, nil
+	}
+	err = e.db.InTx(ctx, func(tx *db.Tx) error {
+		svc, err = e.DefaultServiceSid(tx)
+		return err
+	})
+	return svc, err
+}
+
+// inboundConversation finds (and locks) or auto-creates the conversation for
+// an inbound message.
+func (e *Engine) inboundConversation(tx *db.Tx, p InboundParams) (Conversation, error) {
+	var b binding
+	res := tx.Where("address = ? AND proxy_address = ?", p.Address, p.ProxyAddress).Limit(1).Find(&b)
+	if res.Error != nil {
+		return Conversation{}, res.Error
+	}
+	if res.RowsAffected == 1 {
+		return e.ConversationTx(tx, b.ConversationSid)
+	}
+	var a AddressConfiguration
+	res = tx.Where("address = ?", p.ProxyAddress).Limit(1).Find(&a)
+	if res.Error != nil {
+		return Conversation{}, res.Error
+	}
+	if res.RowsAffected == 0 || !a.AutoCreationEnabled {
+		return Conversation{}, errs.NotFoundf("No open conversation holds %s ↔ %s and no address configuration auto-creates one for %s", p.Address, p.ProxyAddress, p.ProxyAddress)
+	}
+	serviceSid := a.AutoCreationServiceSid
+	if serviceSid == "" {
+		var err error
+		if serviceSid, err = e.DefaultServiceSid(tx); err != nil {
+			return Conversation{}, err
+		}
+	}
+	c, err := e.createConversation(tx, serviceSid, ConversationParams{Source: p.Message.Source})
+	if err != nil {
+		return c, err
+	}
+	member := ParticipantParams{Address: &p.Address, ProxyAddress: &p.ProxyAddress, Source: p.Message.Source}
+	if p.ProfileName != "" {
+		attrs, err := json.Marshal(map[string]string{"friendlyName": p.ProfileName})
+		if err != nil {
+			return c, err
+		}
+		member.Attributes = ptrString(string(attrs))
+	}
+	if err := member.validate(); err != nil {
+		return c, err
+	}
+	if _, err := e.addParticipant(tx, c, member); err != nil {
+		return c, err
+	}
+	return c, e.attachAutoCreated(tx, c, a)
+}
+
+// attachAutoCreated gives an auto-created conversation the webhook or Studio
+// flow its address configuration names.
+func (e *Engine) attachAutoCreated(tx *db.Tx, c Conversation, a AddressConfiguration) error {
+	w := ConversationWebhook{Sid: sid.New(sid.ConversationWebhook), ServiceSid: c.ServiceSid, ConversationSid: c.Sid,
+		Method: "POST", Filters: "[]", Triggers: "[]", DateCreated: e.now()}
+	w.DateUpdated = w.DateCreated
+	switch a.AutoCreationType {
+	case AutoCreationWebhook:
+		w.Target, w.URL, w.Filters = ScopedTargetWebhook, a.AutoCreationWebhookURL, a.AutoCreationWebhookFilters
+		if a.AutoCreationWebhookMethod != "" {
+			w.Method = a.AutoCreationWebhookMethod
+		}
+	case AutoCreationStudio:
+		w.Target, w.FlowSid = ScopedTargetStudio, a.AutoCreationStudioFlowSid
+	default:
+		return nil
+	}
+	if err := tx.Create(&w).Error; err != nil {
+		return err
+	}
+	return e.publish(tx, events.Event{Type: events.ConversationWebhookAdded, ServiceSid: c.ServiceSid, ConversationSid: c.Sid, Sid: w.Sid})
+}
+
+func ptrString(s string) *string { return &s }
