@@ -3,7 +3,7 @@ package static
 
 import "embed"
 
-// FS holds css/ (and, in later work, vendored htmx, the webchat loader, icons and sounds).
+// FS holds css/ and the vendored htmx with its WebSocket extension (make vendor-js).
 //
-//go:embed css
+//go:embed css htmx.min.js htmx-ext-ws.min.js
 var FS embed.FS
