@@ -8,7 +8,7 @@ RACE     := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v $${CC:-gcc
 HTMX_VERSION    := 2.0.11
 HTMX_WS_VERSION := 2.0.4
 
-.PHONY: run build test vet generate check-generated clean
+.PHONY: run build test vet generate check-generated vendor-js clean
 
 ## run: build and start the server in demo mode on the embedded SQLite database
 run: build
@@ -32,6 +32,17 @@ generate:
 ## check-generated: fail if the committed generated files are stale
 check-generated: generate
 	@git diff --exit-code -- '*_templ.go'
+
+## vendor-js: re-download the pinned htmx and its WebSocket extension into static/ (the output is committed)
+vendor-js:
+	@tmp=$$(mktemp -d) && cd $$tmp && \
+	  npm pack --silent htmx.org@$(HTMX_VERSION) htmx-ext-ws@$(HTMX_WS_VERSION) >/dev/null && \
+	  tar -xzf htmx.org-$(HTMX_VERSION).tgz package/dist/htmx.min.js package/LICENSE && \
+	  cp package/dist/htmx.min.js $(CURDIR)/static/htmx.min.js && cp package/LICENSE $(CURDIR)/static/htmx.LICENSE && rm -rf package && \
+	  tar -xzf htmx-ext-ws-$(HTMX_WS_VERSION).tgz package/dist/ws.min.js package/LICENSE && \
+	  cp package/dist/ws.min.js $(CURDIR)/static/htmx-ext-ws.min.js && cp package/LICENSE $(CURDIR)/static/htmx-ext-ws.LICENSE && \
+	  rm -rf $$tmp
+	@cd static && sha256sum htmx.min.js htmx-ext-ws.min.js
 
 clean:
 	rm -rf bin

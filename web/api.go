@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/interactions"
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
+	"github.com/switchboardhq/switchboard/internal/channels"
 	"github.com/switchboardhq/switchboard/internal/conversations"
 	"github.com/switchboardhq/switchboard/internal/errs"
 )
@@ -22,6 +23,7 @@ type restAPI struct {
 	conv      *conversations.Engine
 	tr        *taskrouter.Engine
 	ix        *interactions.Service
+	ch        *channels.Service
 	publicURL string
 }
 

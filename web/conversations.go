@@ -68,6 +68,11 @@ func (a *restAPI) withService(c *fiber.Ctx) error {
 	}
 	c.Locals(localService, svc.Sid)
 	c.Locals(localPrefix, prefix)
+	// Twilio fires service and global webhooks for REST actions only when
+	// asked to; the engine's hooks read the request's Origin.
+	if strings.EqualFold(c.Get("X-Twilio-Webhook-Enabled"), "true") {
+		c.SetUserContext(conversations.WithOrigin(c.UserContext(), conversations.Origin{WebhooksEnabled: true}))
+	}
 	return c.Next()
 }
 
@@ -411,9 +416,12 @@ func (a *restAPI) renderMessage(c *fiber.Ctx, status int, m conversations.Messag
 func messageParams(c *fiber.Ctx) (conversations.MessageParams, error) {
 	f := form{c}
 	p := conversations.MessageParams{
-		Author: f.str("Author"), Body: f.str("Body"), Attributes: f.str("Attributes"), MediaSid: f.str("MediaSid"),
+		Author: f.str("Author"), Body: f.str("Body"), Attributes: f.str("Attributes"),
 		ContentSid: f.str("ContentSid"), ContentVariables: f.str("ContentVariables"), Subject: f.str("Subject"),
 		Source: sourceAPI,
+	}
+	if m := f.str("MediaSid"); m != nil {
+		p.MediaSids = []string{*m}
 	}
 	var err error
 	p.DateCreated, p.DateUpdated, err = f.dates()

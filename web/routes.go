@@ -9,9 +9,19 @@ func addRoutes(app *fiber.App, d Deps) {
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", handleReady(d))
 
-	api := &restAPI{conv: d.Conversations, tr: d.TaskRouter, ix: d.Interactions, publicURL: d.PublicURL}
+	api := &restAPI{conv: d.Conversations, tr: d.TaskRouter, ix: d.Interactions, ch: d.Channels, publicURL: d.PublicURL}
 	app.Get("/", api.handleHome(d.Dev))
 	app.Use("/static", staticFiles())
+
+	if d.Channels != nil {
+		// Carriers authenticate by signature, not Basic auth.
+		app.Get("/channels/:ProviderSid", api.channelWebhook)
+		app.Post("/channels/:ProviderSid", api.channelWebhook)
+	}
+	if d.Dev && d.Channels != nil && d.Simulator != nil {
+		// The pretend phone: no auth, so never outside dev mode (loopback only).
+		addDevPhoneRoutes(app, d.Channels, d.Simulator)
+	}
 
 	v1 := app.Group("/v1", basicAuth(d.Accounts))
 	api.addAccountRoutes(v1)
@@ -21,4 +31,8 @@ func addRoutes(app *fiber.App, d Deps) {
 	api.addTaskRouterStatisticsRoutes(v1)
 	api.addTaskRouterRoutes(v1)
 	api.addInteractionRoutes(v1)
+	addMediaRoutes(app, v1, api, d.Media)
+	if d.Channels != nil {
+		api.addChannelRoutes(v1)
+	}
 }

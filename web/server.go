@@ -13,7 +13,10 @@ import (
 
 	"github.com/switchboardhq/switchboard/interactions"
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
+	"github.com/switchboardhq/switchboard/internal/channels"
+	"github.com/switchboardhq/switchboard/internal/channels/simulator"
 	"github.com/switchboardhq/switchboard/internal/conversations"
+	"github.com/switchboardhq/switchboard/internal/media"
 )
 
 // Authenticator checks REST API credentials and returns the account SID.
@@ -28,6 +31,10 @@ type Deps struct {
 	Conversations *conversations.Engine
 	TaskRouter    *taskrouter.Engine
 	Interactions  *interactions.Service
+	// Channels carries SMS and WhatsApp; nil serves no carrier webhooks.
+	Channels *channels.Service
+	// Media is the Media Content Service; nil serves no media routes.
+	Media *media.Service
 	// Ready reports whether the server can do useful work (readiness probe).
 	Ready func(ctx context.Context) error
 	// PublicURL, when set, is the base of every absolute URL in responses;
@@ -35,6 +42,9 @@ type Deps struct {
 	PublicURL string
 	// Dev is demo mode (make run): pages may point at demo credentials.
 	Dev bool
+	// Simulator is the dev-mode carrier whose phones /dev/phone plays;
+	// served only with Dev and Channels.
+	Simulator *simulator.Network
 }
 
 // New builds the Fiber app with every route.
@@ -46,11 +56,18 @@ func New(d Deps) *fiber.App {
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(d.Log),
 		// Largest legitimate body: a 32 KB message body, form-encoded (up to ×3).
-		BodyLimit:    1 << 20,
-		ReadTimeout:  30 * time.Second,
-		WriteTimeout: 30 * time.Second,
-		IdleTimeout:  120 * time.Second,
+		BodyLimit: 1 << 20,
+		// Bodies stream so a media upload (up to 150 MB) goes to the store
+		// without sitting in memory; limitBody keeps the 1 MB limit elsewhere.
+		// Streaming would pre-read multipart forms of any size, hence off.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		ReadTimeout:                  30 * time.Second,
+		WriteTimeout:                 30 * time.Second,
+		IdleTimeout:                  120 * time.Second,
 	})
+	app.Server().HeaderReceived = mediaTimeouts
+	app.Use(limitBody(1 << 20))
 	addRoutes(app, d)
 	return app
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,15 +11,24 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/switchboardhq/switchboard/interactions"
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/channels"
+	"github.com/switchboardhq/switchboard/internal/channels/simulator"
+	"github.com/switchboardhq/switchboard/internal/channels/twiliomsg"
+	"github.com/switchboardhq/switchboard/internal/channels/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/conversations"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/jobs"
+	"github.com/switchboardhq/switchboard/internal/media"
+	"github.com/switchboardhq/switchboard/internal/secrets"
+	"github.com/switchboardhq/switchboard/internal/webhooks"
+	"github.com/switchboardhq/switchboard/internal/webhooks/egress"
 	"github.com/switchboardhq/switchboard/web"
 )
 
@@ -40,6 +50,11 @@ type config struct {
 	PublicURL   string
 	Dev         bool
 	LogLevel    string
+	// SecretKey is SWITCHBOARD_SECRET_KEY; never a flag, as command lines
+	// are visible to every user of the machine.
+	SecretKey string
+	// WebhookAllowPrivate lists internal ranges webhooks may still reach.
+	WebhookAllowPrivate []netip.Prefix
 }
 
 // run is the whole program, parameterised so tests can drive it.
@@ -86,17 +101,24 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&cfg.DataDir, "data-dir", envOr(getenv, "SWITCHBOARD_DATA_DIR", "./data"), "directory for the SQLite database and local files (env SWITCHBOARD_DATA_DIR)")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", getenv("DATABASE_URL"), "postgres://… URL; empty uses SQLite in --data-dir (env DATABASE_URL)")
 	fs.StringVar(&cfg.LogLevel, "log-level", envOr(getenv, "SWITCHBOARD_LOG_LEVEL", "info"), "debug, info, warn or error (env SWITCHBOARD_LOG_LEVEL)")
+	var allowPrivate string
 	if server {
 		fs.StringVar(&cfg.Addr, "addr", envOr(getenv, "SWITCHBOARD_ADDR", "127.0.0.1:8080"), "listen address (env SWITCHBOARD_ADDR)")
 		fs.StringVar(&cfg.PublicURL, "public-url", getenv("SWITCHBOARD_PUBLIC_URL"), "external base URL used in resource links; default: from each request (env SWITCHBOARD_PUBLIC_URL)")
 		dev := getenv("SWITCHBOARD_DEV")
 		fs.BoolVar(&cfg.Dev, "dev", dev == "1" || dev == "true", "demo mode: demo data and sign-in; loopback addresses only (env SWITCHBOARD_DEV=1)")
+		cfg.SecretKey = getenv("SWITCHBOARD_SECRET_KEY")
+		fs.StringVar(&allowPrivate, "webhook-allow-private", getenv("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE"), "internal address ranges (CIDRs) outgoing webhooks may still reach, e.g. 127.0.0.0/8 (env SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE)")
 	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0))
+	}
+	var err error
+	if cfg.WebhookAllowPrivate, err = egress.ParsePrefixes(allowPrivate); err != nil {
+		return cfg, fmt.Errorf("--webhook-allow-private: %w", err)
 	}
 	if cfg.Dev && !isLoopback(cfg.Addr) {
 		return cfg, fmt.Errorf("--dev serves demo sign-in and data, so it only listens on a loopback address (127.0.0.1, [::1], localhost), not %q", cfg.Addr)
@@ -205,28 +227,68 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	tr := taskrouter.New(d, acct.Sid)
 	runner := jobs.NewRunner(d, log)
 	ix := interactions.New(d, engine, tr)
+	secret, err := serverSecret(cfg.SecretKey, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	mediaStore, err := media.NewFS(filepath.Join(cfg.DataDir, "media"))
+	if err != nil {
+		return err
+	}
+	mediaSvc := media.New(d, mediaStore, deriveKey(secret, "media urls"), nil)
+	engine.SetMediaLinker(mediaSvc)
 	engine.RegisterJobs(runner)
 	tr.RegisterJobs(runner)
 	ix.RegisterJobs(runner)
+	hooks := webhooks.New(d, accounts, webhooks.Options{AllowPrivate: cfg.WebhookAllowPrivate, Log: log})
+	hooks.Attach(engine)
+	hooks.RegisterJobs(runner)
+	hooks.Watch(runCtx)
+	tr.SendEventCallbacks(hooks)
 	if err := tr.RegisterEventPurge(ctx, runner); err != nil {
 		return err
 	}
 	router := taskrouter.NewRouter(tr, log)
 
-	app := web.New(web.Deps{
-		Log: log, Accounts: accounts, Conversations: engine, TaskRouter: tr, Interactions: ix, Ready: d.Ping, PublicURL: cfg.PublicURL, Dev: cfg.Dev,
-	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
+	defer ln.Close() // on an early return; serving closes it too
+	url := "http://" + ln.Addr().String()
+	sealer, err := secrets.New(deriveKey(secret, "sealed secrets"))
+	if err != nil {
+		return err
+	}
+	carrierHTTP := channels.HTTPClient()
+	chOpts := channels.Options{Log: log, PublicURL: cmp.Or(cfg.PublicURL, url), Factories: map[string]channels.Factory{
+		channels.KindTwilio:   func(c channels.Config) (channels.Provider, error) { return twiliomsg.New(c, carrierHTTP) },
+		channels.KindWhatsApp: func(c channels.Config) (channels.Provider, error) { return whatsapp.New(c, carrierHTTP) },
+	}}
+	newChannels := func(o channels.Options) *channels.Service { return channels.New(d, engine, mediaSvc, sealer, o) }
+	var ch *channels.Service
+	var sim *simulator.Network
+	if cfg.Dev {
+		if ch, sim, err = startDevPhone(ctx, chOpts, newChannels, engine); err != nil {
+			return err
+		}
+		defer sim.Close() // deferred after d.Close, so it runs first: its status reports use the database
+	} else {
+		ch = newChannels(chOpts)
+	}
+	ch.RegisterJobs(runner)
+
+	app := web.New(web.Deps{
+		Log: log, Accounts: accounts, Conversations: engine, TaskRouter: tr, Interactions: ix, Media: mediaSvc, Channels: ch, Simulator: sim,
+		Ready: d.Ping, PublicURL: cfg.PublicURL, Dev: cfg.Dev,
+	})
 	go runner.Run(runCtx)
 	go router.Run(runCtx)
 
-	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "Switchboard is listening on %s\n", url)
 	if cfg.Dev {
 		fmt.Fprintf(stdout, "Demo mode. REST API: %s/v1/ with HTTP Basic %s:%s\n", url, acct.Sid, acct.AuthToken)
+		fmt.Fprintf(stdout, "Play a customer: %s/dev/phone texts +15550100 (SMS) or whatsapp:+15550100 through the simulated carrier\n", url)
 	}
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()

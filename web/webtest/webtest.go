@@ -4,12 +4,16 @@ package webtest
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/twilio/twilio-go"
 	twclient "github.com/twilio/twilio-go/client"
@@ -17,9 +21,15 @@ import (
 	"github.com/switchboardhq/switchboard/interactions"
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/channels"
+	"github.com/switchboardhq/switchboard/internal/channels/twiliomsg"
+	"github.com/switchboardhq/switchboard/internal/channels/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/conversations"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/jobs"
+	"github.com/switchboardhq/switchboard/internal/media"
+	"github.com/switchboardhq/switchboard/internal/secrets"
+	"github.com/switchboardhq/switchboard/internal/webhooks"
 	"github.com/switchboardhq/switchboard/web"
 )
 
@@ -31,16 +41,35 @@ type Server struct {
 	TaskRouter *taskrouter.Engine
 	// Jobs runs the durable jobs; tests drive it with RunDue.
 	Jobs *jobs.Runner
+	// Media is the media service; MediaDir holds its stored files.
+	Media    *media.Service
+	MediaDir string
 	// Router routes tasks; tests drive it with RouteWorkspace.
-	Router     *taskrouter.Router
+	Router *taskrouter.Router
+	// Channels carries SMS and WhatsApp through the Twilio and WhatsApp
+	// Cloud providers (point their accounts' BaseUrl at fakes); status
+	// callbacks and signed media URLs use URL.
+	Channels *channels.Service
+	// Webhooks sends the engine's webhooks; receivers on 127.0.0.1 are allowed.
+	Webhooks   *webhooks.Service
 	AccountSid string
 	AuthToken  string
 	// Twilio is twilio-go authenticated with the account's auth token.
 	Twilio *twilio.RestClient
 }
 
+// Option adjusts the server Start boots.
+type Option func(*options)
+
+type options struct{ webhooks webhooks.Options }
+
+// WithPreEventTimeout shortens how long pre-event webhooks are waited for.
+func WithPreEventTimeout(d time.Duration) Option {
+	return func(o *options) { o.webhooks.PreEventTimeout = d }
+}
+
 // Start boots a server over d (already migrated) and stops it when t ends.
-func Start(t testing.TB, d *db.DB) *Server {
+func Start(t testing.TB, d *db.DB, opts ...Option) *Server {
 	t.Helper()
 	ctx := context.Background()
 	accounts := auth.NewStore(d)
@@ -57,22 +86,54 @@ func Start(t testing.TB, d *db.DB) *Server {
 	engine := conversations.New(d, acct.Sid)
 	tr := taskrouter.New(d, acct.Sid)
 	ix := interactions.New(d, engine, tr)
+	mediaDir := filepath.Join(t.TempDir(), "media")
+	store, err := media.NewFS(mediaDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signKey := make([]byte, 32)
+	_, _ = rand.Read(signKey)
+	mediaSvc := media.New(d, store, signKey, nil)
+	engine.SetMediaLinker(mediaSvc)
 	log := slog.New(slog.DiscardHandler)
 	if os.Getenv("WEBTEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	runner := jobs.NewRunner(d, log)
+	o := options{webhooks: webhooks.Options{AllowPrivate: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	o.webhooks.Log = log
+	hooks := webhooks.New(d, accounts, o.webhooks)
+	hooks.Attach(engine)
+	hooks.RegisterJobs(runner)
+	tr.SendEventCallbacks(hooks)
 	engine.RegisterJobs(runner)
 	tr.RegisterJobs(runner)
 	ix.RegisterJobs(runner)
-	app := web.New(web.Deps{Log: log, Accounts: accounts, Conversations: engine, TaskRouter: tr, Interactions: ix, Ready: d.Ping})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	base := "http://" + ln.Addr().String()
+	sealKey := make([]byte, 32)
+	_, _ = rand.Read(sealKey)
+	sealer, err := secrets.New(sealKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := channels.New(d, engine, mediaSvc, sealer, channels.Options{Log: log, PublicURL: base, StatusGrace: time.Second,
+		Factories: map[string]channels.Factory{
+			channels.KindTwilio:   func(c channels.Config) (channels.Provider, error) { return twiliomsg.New(c, nil) },
+			channels.KindWhatsApp: func(c channels.Config) (channels.Provider, error) { return whatsapp.New(c, nil) },
+		}})
+	ch.RegisterJobs(runner)
+	app := web.New(web.Deps{Log: log, Accounts: accounts, Conversations: engine, TaskRouter: tr, Interactions: ix, Media: mediaSvc, Channels: ch, Ready: d.Ping})
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.Shutdown() })
-	s := &Server{URL: "http://" + ln.Addr().String(), DB: d, Engine: engine, TaskRouter: tr, Jobs: runner, Router: taskrouter.NewRouter(tr, log), AccountSid: acct.Sid, AuthToken: acct.AuthToken}
+	s := &Server{URL: base, DB: d, Engine: engine, TaskRouter: tr, Jobs: runner, Media: mediaSvc, MediaDir: mediaDir, Channels: ch,
+		Router: taskrouter.NewRouter(tr, log), Webhooks: hooks, AccountSid: acct.Sid, AuthToken: acct.AuthToken}
 	s.Twilio = s.Client(acct.Sid, acct.AuthToken)
 	return s
 }
