@@ -139,10 +139,15 @@ func TestDeliveryIsExactlyOnceAcrossAKill(t *testing.T) {
 			if len(got) != 1 || got[0].To != customer || got[0].From != ours || got[0].Body != body {
 				t.Fatalf("the carrier has %d messages %s, want one to %s", len(got), carrierString(got), customer)
 			}
-			rs, err := api.twilio().ListConversationMessageReceipt(*cv.Sid, *msg.Sid, &conv.ListConversationMessageReceiptParams{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			// The receipt follows the delivery's state in its own transaction.
+			var rs []conv.ConversationsV1ConversationMessageReceipt
+			waitFor(t, "the sent receipt", 20*time.Second, func() bool {
+				rs, err = api.twilio().ListConversationMessageReceipt(*cv.Sid, *msg.Sid, &conv.ListConversationMessageReceiptParams{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(rs) > 0
+			})
 			if len(rs) != 1 || rs[0].Status == nil || *rs[0].Status != "sent" ||
 				rs[0].ChannelMessageSid == nil || *rs[0].ChannelMessageSid != got[0].Sid {
 				t.Fatalf("receipts %s, want one, sent, naming %s", receiptsString(rs), got[0].Sid)
