@@ -392,6 +392,50 @@ func TestDeliveryReceiptsAggregateIntoMessageDelivery(t *testing.T) {
 	})
 }
 
+func TestALateSentCallbackDoesNotHideAFailure(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		c := f.conversation(t, conversations.ConversationParams{})
+		p, _ := f.e.AddParticipant(f.ctx, f.service, c.Sid, sms("+15550006663", "+15559990000"))
+		m, _ := f.e.AddMessage(f.ctx, f.service, c.Sid, conversations.MessageParams{Body: ptr("hello")})
+		for _, status := range []string{"undelivered", "sent"} {
+			if _, err := f.e.RecordReceipt(f.ctx, m.Sid, p.Sid, "SM1", status, 30003); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rs, _, _ := f.e.Receipts(f.ctx, f.service, c.Sid, m.Sid, conversations.Page{Limit: 50})
+		if len(rs) != 1 || rs[0].Status != "undelivered" {
+			t.Fatalf("receipts %+v, want one, still undelivered", rs)
+		}
+	})
+}
+
+func TestConcurrentFirstCallbacksMakeOneReceipt(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		c := f.conversation(t, conversations.ConversationParams{})
+		p, _ := f.e.AddParticipant(f.ctx, f.service, c.Sid, sms("+15550006664", "+15559990000"))
+		m, _ := f.e.AddMessage(f.ctx, f.service, c.Sid, conversations.MessageParams{Body: ptr("hello")})
+		statuses := []string{"sent", "delivered", "sent", "read", "delivered", "sent", "delivered", "sent"}
+		errc := make(chan error, len(statuses))
+		for _, st := range statuses {
+			go func() {
+				_, err := f.e.RecordReceipt(f.ctx, m.Sid, p.Sid, "SM1", st, 0)
+				errc <- err
+			}()
+		}
+		for range statuses {
+			if err := <-errc; err != nil {
+				t.Fatalf("a concurrent callback failed: %v", err)
+			}
+		}
+		rs, _, _ := f.e.Receipts(f.ctx, f.service, c.Sid, m.Sid, conversations.Page{Limit: 50})
+		if len(rs) != 1 || rs[0].Status != "read" {
+			t.Fatalf("receipts %+v, want one, read", rs)
+		}
+	})
+}
+
 func TestEventsArriveAfterCommitOnly(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		f := newFixture(t, d)

@@ -44,6 +44,10 @@ type Delivery struct {
 // by a participant also counts as delivered and sent to them.
 var deliveryRank = map[string]int{DeliverySent: 1, DeliveryDelivered: 2, DeliveryRead: 3}
 
+// deliveryStage orders statuses as a carrier reports them, so that a late
+// callback for an earlier stage (a "sent" after "undelivered") is ignored.
+var deliveryStage = map[string]int{DeliverySent: 1, DeliveryDelivered: 2, DeliveryUndelivered: 2, DeliveryFailed: 2, DeliveryRead: 3}
+
 // RecordReceipt creates or advances the delivery receipt of a message to a
 // participant, as a provider's status callback reports it. A status never
 // moves backwards along sent → delivered → read.
@@ -55,8 +59,10 @@ func (e *Engine) RecordReceipt(ctx context.Context, messageSid, participantSid, 
 	}
 	var r DeliveryReceipt
 	err := e.write(ctx, func(tx *db.Tx) error {
+		// Locking the message serialises callbacks racing to create its
+		// first receipt for the same participant.
 		var m Message
-		res := tx.Where("sid = ?", messageSid).Limit(1).Find(&m)
+		res := tx.Locked("UPDATE").Where("sid = ?", messageSid).Limit(1).Find(&m)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -71,7 +77,7 @@ func (e *Engine) RecordReceipt(ctx context.Context, messageSid, participantSid, 
 		if res.RowsAffected == 0 {
 			r = DeliveryReceipt{Sid: sid.New(sid.DeliveryReceipt), ServiceSid: m.ServiceSid, ConversationSid: m.ConversationSid,
 				MessageSid: m.Sid, ParticipantSid: participantSid, DateCreated: now}
-		} else if deliveryRank[status] > 0 && deliveryRank[status] < deliveryRank[r.Status] {
+		} else if deliveryStage[status] < deliveryStage[r.Status] {
 			return nil // a late callback for an earlier stage
 		}
 		r.Status, r.ErrorCode, r.DateUpdated = status, errorCode, now
