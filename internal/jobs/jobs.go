@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -45,8 +46,12 @@ type Job struct {
 const wakeChannel = "switchboard_jobs"
 
 // lease is how long a claimed job may run before another runner may take it
-// over, on the assumption that its runner died.
-const lease = 5 * time.Minute
+// over, on the assumption that its runner died. A handler's context ends a
+// little before its lease does, so a live runner never overlaps a takeover.
+const (
+	lease    = 5 * time.Minute
+	runLimit = lease - 30*time.Second
+)
 
 // Enqueue writes a job due at runAt inside tx.
 func Enqueue(tx *db.Tx, kind, payload string, runAt time.Time) error {
@@ -118,6 +123,9 @@ type Runner struct {
 	wake     chan struct{}
 	// Poll bounds how long a due job can wait when no wake-up arrives.
 	Poll time.Duration
+	// Workers is how many jobs Run runs at once, so one slow carrier or
+	// webhook target does not hold up timers and routing behind it.
+	Workers int
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -125,13 +133,15 @@ type Runner struct {
 // NewRunner returns a runner over d with no handlers.
 func NewRunner(d *db.DB, log *slog.Logger) *Runner {
 	return &Runner{db: d, log: log, handlers: map[string]Handler{}, wake: make(chan struct{}, 1),
-		Poll: time.Second, Now: func() time.Time { return time.Now().UTC() }}
+		Poll: time.Second, Workers: 8, Now: func() time.Time { return time.Now().UTC() }}
 }
 
 // Handle registers the handler for a job kind. Call before Run.
 func (r *Runner) Handle(kind string, h Handler) { r.handlers[kind] = h }
 
-// Run processes jobs until ctx ends.
+// Run processes jobs until ctx ends, up to Workers at a time, and returns
+// once the jobs it started have finished. A job is claimed only when a
+// worker is free for it, so its lease starts when it does.
 func (r *Runner) Run(ctx context.Context) {
 	r.db.Listen(ctx, wakeChannel, func(string) {
 		select {
@@ -139,6 +149,13 @@ func (r *Runner) Run(ctx context.Context) {
 		default:
 		}
 	})
+	workers := max(r.Workers, 1)
+	free := make(chan struct{}, workers) // a token per idle worker
+	for range workers {
+		free <- struct{}{}
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	lastPurge := time.Time{}
 	for ctx.Err() == nil {
 		if r.Now().Sub(lastPurge) >= time.Hour {
@@ -147,12 +164,31 @@ func (r *Runner) Run(ctx context.Context) {
 			}
 			lastPurge = r.Now()
 		}
-		n, err := r.RunDue(ctx)
+		select { // wait for a free worker
+		case <-free:
+		case <-ctx.Done():
+			return
+		}
+		idle := 1
+		for len(free) > 0 {
+			<-free
+			idle++
+		}
+		batch, err := r.claim(ctx, idle)
 		if err != nil && ctx.Err() == nil {
 			r.log.Error("job runner", "err", err)
 		}
-		if n > 0 {
-			continue
+		for _, j := range batch {
+			wg.Go(func() {
+				r.run(ctx, j)
+				free <- struct{}{}
+			})
+		}
+		for range idle - len(batch) {
+			free <- struct{}{}
+		}
+		if len(batch) == idle {
+			continue // more may be due: claim again as workers free up
 		}
 		select {
 		case <-ctx.Done():
@@ -207,7 +243,9 @@ func (r *Runner) run(ctx context.Context, j Job) {
 	if !ok {
 		err = Permanent(fmt.Errorf("no handler for job kind %q", j.Kind))
 	} else {
-		err = safeCall(ctx, h, j.Payload)
+		hctx, cancel := context.WithTimeout(ctx, runLimit)
+		err = safeCall(hctx, h, j.Payload)
+		cancel()
 	}
 	now := r.Now()
 	update := map[string]any{"date_updated": now}

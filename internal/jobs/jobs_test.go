@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,6 +106,106 @@ func TestFinishedJobsArePurgedAndFailedOnesKept(t *testing.T) {
 		}
 		if failed, _ := jobs.Failed(ctx, d, 10); len(failed) != 1 {
 			t.Fatalf("failed jobs left = %d, want 1", len(failed))
+		}
+	})
+}
+
+func TestASlowJobDoesNotHoldUpTheOthers(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx, cancel := context.WithCancel(t.Context())
+		r := jobs.NewRunner(d, slog.New(slog.DiscardHandler))
+		r.Workers, r.Poll = 2, 10*time.Millisecond
+		release, ran := make(chan struct{}), make(chan string, 10)
+		r.Handle("slow", func(ctx context.Context, p string) error { <-release; ran <- "slow"; return nil })
+		r.Handle("ok", func(ctx context.Context, p string) error { ran <- p; return nil })
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			if err := jobs.Enqueue(tx, "slow", "", time.Now().Add(-time.Second)); err != nil {
+				return err
+			}
+			for _, p := range []string{"1", "2", "3", "4", "5"} {
+				if err := jobs.Enqueue(tx, "ok", p, time.Now()); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		stopped := make(chan struct{})
+		go func() { r.Run(ctx); close(stopped) }()
+		for range 5 {
+			select {
+			case p := <-ran:
+				if p == "slow" {
+					t.Fatal("the slow job finished before it was released")
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the quick jobs waited behind the slow one")
+			}
+		}
+		cancel()
+		select {
+		case <-stopped:
+			t.Fatal("Run returned while a job it started was still running")
+		case <-time.After(50 * time.Millisecond):
+		}
+		close(release)
+		<-stopped
+		if p := <-ran; p != "slow" {
+			t.Fatalf("ran %q last, want the slow job", p)
+		}
+	})
+}
+
+func TestRunnersSharingADatabaseRunEachJobOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		const n = 60
+		var mu sync.Mutex
+		calls := map[string]int{}
+		done := make(chan struct{}, n*2)
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			for i := range n {
+				if err := jobs.Enqueue(tx, "count", strconv.Itoa(i), time.Now()); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for range 3 {
+			r := jobs.NewRunner(d, slog.New(slog.DiscardHandler))
+			r.Workers, r.Poll = 4, 10*time.Millisecond
+			r.Handle("count", func(ctx context.Context, p string) error {
+				mu.Lock()
+				calls[p]++
+				mu.Unlock()
+				done <- struct{}{}
+				return nil
+			})
+			wg.Go(func() { r.Run(ctx) })
+		}
+		for range n {
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatalf("only %d of %d jobs ran", len(calls), n)
+			}
+		}
+		cancel()
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		for p, c := range calls {
+			if c != 1 {
+				t.Fatalf("job %s ran %d times", p, c)
+			}
+		}
+		if len(calls) != n {
+			t.Fatalf("%d distinct jobs ran, want %d", len(calls), n)
 		}
 	})
 }
