@@ -1,5 +1,6 @@
-// Package auth holds Switchboard's account, its API keys and the checks of
-// the credentials presented to the REST API.
+// Package auth holds Switchboard's account, its API keys, the checks of the
+// credentials presented to the REST API, and the access tokens (JWT) chat
+// clients present.
 package auth
 
 import (
@@ -12,6 +13,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/errs"
+	"github.com/switchboardhq/switchboard/internal/secrets"
 	"github.com/switchboardhq/switchboard/internal/sid"
 )
 
@@ -24,25 +26,41 @@ type Account struct {
 	DateUpdated  time.Time
 }
 
-// APIKey is a credential whose secret is kept only as a hash.
+// APIKey is a credential. Its secret is kept as a hash, which checks HTTP
+// Basic, and sealed, so that the key can verify the access tokens signed
+// with the secret.
 type APIKey struct {
 	Sid          string
 	AccountSid   string
 	FriendlyName string
 	SecretHash   string
+	// SecretSealed is the secret sealed by the Store's sealer; nil for keys
+	// made before Switchboard kept secrets, or by a Store without a sealer.
+	SecretSealed *string
 	DateCreated  time.Time
 	DateUpdated  time.Time
 }
 
 // Store reads and writes accounts and API keys.
 type Store struct {
-	db  *db.DB
-	now func() time.Time
+	db     *db.DB
+	sealer *secrets.Sealer
+	now    func() time.Time
 }
 
-// NewStore returns a Store over d.
+// NewStore returns a Store over d. Its API keys authenticate REST calls but
+// cannot sign access tokens: WithSealer makes one whose keys can.
 func NewStore(d *db.DB) *Store {
 	return &Store{db: d, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+}
+
+// WithSealer returns a copy of s that keeps new API keys' secrets sealed by
+// sealer, so those keys can sign access tokens, and opens them to verify the
+// tokens. Every node must use a sealer with the same key (the server secret).
+func (s *Store) WithSealer(sealer *secrets.Sealer) *Store {
+	c := *s
+	c.sealer = sealer
+	return &c
 }
 
 const alphanumeric = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -88,8 +106,8 @@ func (s *Store) EnsureAccount(ctx context.Context) (Account, error) {
 	return acct, errs.Wrap(err, "ensure account")
 }
 
-// CreateAPIKey makes a new key and returns it with its secret, which is not
-// stored and cannot be read again.
+// CreateAPIKey makes a new key and returns it with its secret, which cannot
+// be read again: it is stored hashed and, with a sealer, sealed.
 func (s *Store) CreateAPIKey(ctx context.Context, friendlyName string) (APIKey, string, error) {
 	if len(friendlyName) > 64 {
 		return APIKey{}, "", errs.Invalidf("FriendlyName must be at most 64 characters")
@@ -102,6 +120,13 @@ func (s *Store) CreateAPIKey(ctx context.Context, friendlyName string) (APIKey, 
 	now := s.now()
 	key := APIKey{Sid: sid.New(sid.APIKey), AccountSid: acct.Sid, FriendlyName: friendlyName,
 		SecretHash: hashSecret(secret), DateCreated: now, DateUpdated: now}
+	if s.sealer != nil {
+		sealed, err := s.sealer.Seal(secret)
+		if err != nil {
+			return APIKey{}, "", errs.Wrap(err, "seal api key secret")
+		}
+		key.SecretSealed = &sealed
+	}
 	if err := s.db.Gorm.WithContext(ctx).Create(&key).Error; err != nil {
 		return APIKey{}, "", errs.Wrap(err, "create api key")
 	}
