@@ -118,32 +118,111 @@ func (e *Engine) inboundConversation(tx *db.Tx, p InboundParams) (Conversation, 
 	if res.RowsAffected == 0 || !a.AutoCreationEnabled {
 		return Conversation{}, errs.NotFoundf("No open conversation holds %s ↔ %s and no address configuration auto-creates one for %s", p.Address, p.ProxyAddress, p.ProxyAddress)
 	}
-	serviceSid := a.AutoCreationServiceSid
-	if serviceSid == "" {
-		var err error
-		if serviceSid, err = e.DefaultServiceSid(tx); err != nil {
-			return Conversation{}, err
-		}
-	}
-	c, err := e.createConversation(tx, serviceSid, ConversationParams{Source: p.Message.Source})
-	if err != nil {
-		return c, err
-	}
 	member := ParticipantParams{Address: &p.Address, ProxyAddress: &p.ProxyAddress, Source: p.Message.Source}
 	if p.ProfileName != "" {
 		attrs, err := json.Marshal(map[string]string{"friendlyName": p.ProfileName})
 		if err != nil {
-			return c, err
+			return Conversation{}, err
 		}
 		member.Attributes = ptrString(string(attrs))
 	}
-	if err := member.validate(); err != nil {
-		return c, err
+	c, _, err := e.autoCreate(tx, a, ConversationParams{Source: p.Message.Source}, member)
+	return c, err
+}
+
+// autoCreate opens a conversation the way address configuration a says:
+// in its service (the default one when it names none), with the customer
+// as participant and its webhook or Studio flow attached.
+func (e *Engine) autoCreate(tx *db.Tx, a AddressConfiguration, cp ConversationParams, customer ParticipantParams) (Conversation, Participant, error) {
+	serviceSid := a.AutoCreationServiceSid
+	if serviceSid == "" {
+		var err error
+		if serviceSid, err = e.DefaultServiceSid(tx); err != nil {
+			return Conversation{}, Participant{}, err
+		}
 	}
-	if _, err := e.addParticipant(tx, c, member); err != nil {
-		return c, err
+	c, err := e.createConversation(tx, serviceSid, cp)
+	if err != nil {
+		return c, Participant{}, err
 	}
-	return c, e.attachAutoCreated(tx, c, a)
+	if err := customer.validate(); err != nil {
+		return c, Participant{}, err
+	}
+	m, err := e.addParticipant(tx, c, customer)
+	if err != nil {
+		return c, m, err
+	}
+	return c, m, e.attachAutoCreated(tx, c, a)
+}
+
+// OpenParams describe a conversation a customer opens on one of the
+// account's chat addresses (a webchat session). No binding routes chat
+// messages, so each one is a new conversation.
+type OpenParams struct {
+	// Address is the chat address configuration, by SID or address.
+	Address      string
+	Conversation ConversationParams
+	// Customer is the customer's chat participant: an Identity.
+	Customer ParticipantParams
+	// Messages are appended in order once the customer has joined, such as
+	// the customer's first question and a greeting.
+	Messages []MessageParams
+	// Within runs last in the same transaction, so that a layer above
+	// records its own rows with the conversation or not at all.
+	Within func(tx *db.Tx, c Conversation, customer Participant, messages []Message) error
+}
+
+// Open opens a conversation on a chat address as an inbound message opens
+// one on a messaging address: in the service its address configuration
+// names, with its webhook or Studio flow attached, all in one transaction.
+// As for an auto-created conversation's first message, nothing is put to
+// pre-events; the post-events announce it.
+func (e *Engine) Open(ctx context.Context, p OpenParams) (Conversation, Participant, []Message, error) {
+	if p.Customer.Identity == nil || *p.Customer.Identity == "" || p.Customer.Address != nil {
+		return Conversation{}, Participant{}, nil, errs.Invalidf("The customer of a chat conversation needs an Identity and no address")
+	}
+	for i := range p.Messages {
+		if err := p.Messages[i].validate(); err != nil {
+			return Conversation{}, Participant{}, nil, err
+		}
+		if (p.Messages[i].Body == nil || *p.Messages[i].Body == "") && len(p.Messages[i].MediaSids) == 0 {
+			return Conversation{}, Participant{}, nil, errs.Invalidf("A message needs a Body or media")
+		}
+	}
+	var c Conversation
+	var customer Participant
+	var msgs []Message
+	err := e.write(ctx, func(tx *db.Tx) error {
+		a, err := e.findAddressConfiguration(tx.Locked("SHARE"), p.Address)
+		if err != nil {
+			return err
+		}
+		if a.Type != "chat" {
+			return errs.Invalidf("Address configuration %s is for %s; conversations open only on chat addresses", a.Sid, a.Type)
+		}
+		if !a.AutoCreationEnabled {
+			return errs.E(errs.Conflict, errs.CodeInvalidParam, "Address configuration %s does not auto-create conversations (AutoCreation.Enabled is false)", a.Sid)
+		}
+		if c, customer, err = e.autoCreate(tx, a, p.Conversation, p.Customer); err != nil {
+			return err
+		}
+		msgs = make([]Message, 0, len(p.Messages))
+		for _, mp := range p.Messages {
+			m, err := e.addMessage(tx, c, mp)
+			if err != nil {
+				return err
+			}
+			msgs = append(msgs, m)
+		}
+		if p.Within != nil {
+			return p.Within(tx, c, customer, msgs)
+		}
+		return nil
+	})
+	if err != nil {
+		return Conversation{}, Participant{}, nil, e.mapConversationErr(err, p.Conversation)
+	}
+	return c, customer, msgs, nil
 }
 
 // attachAutoCreated gives an auto-created conversation the webhook or Studio
