@@ -56,6 +56,12 @@ type DB struct {
 	mu        sync.RWMutex
 	listeners map[string][]func(payload string)
 	listening bool // the Postgres LISTEN loop has started
+
+	// deliverMu makes in-process (SQLite) delivery one stream in commit
+	// order, as Postgres's single LISTEN connection is: a transaction holds
+	// it from just before its commit until its notifications are delivered,
+	// so a later commit cannot overtake an earlier one's delivery.
+	deliverMu sync.Mutex
 }
 
 // Options say which database to open.
@@ -217,6 +223,26 @@ func (tx *Tx) Notify(channel, payload string) error {
 	return nil
 }
 
+// Notify sends payload on channel now, outside any transaction, to the
+// listeners of every node: a pg_notify in its own statement on Postgres, an
+// immediate in-process delivery on SQLite. It suits ephemeral signals (typing)
+// that are never stored; anything tied to a write belongs in Tx.Notify.
+func (d *DB) Notify(ctx context.Context, channel, payload string) error {
+	if d.Dialect == Postgres {
+		if _, err := d.pool.Exec(ctx, "SELECT pg_notify($1, $2)", channel+d.suffix, payload); err != nil {
+			return fmt.Errorf("db: notify %s: %w", channel, err)
+		}
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d.deliverMu.Lock()
+	defer d.deliverMu.Unlock()
+	d.deliver(channel, payload)
+	return nil
+}
+
 // Dialect reports the database engine of the transaction.
 func (tx *Tx) Dialect() Dialect { return tx.d.Dialect }
 
@@ -241,12 +267,23 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 				return err
 			}
 			pending = tx.pending
+			if len(pending) > 0 {
+				// Released below, after the commit and its delivery. No other
+				// transaction can be waiting here while holding SQLite's
+				// write lock, since this one holds it.
+				d.deliverMu.Lock()
+			}
 			return nil
 		})
-		if err == nil {
-			for _, n := range pending {
-				d.deliver(n.channel, n.payload)
+		if len(pending) > 0 {
+			if err == nil {
+				for _, n := range pending {
+					d.deliver(n.channel, n.payload)
+				}
 			}
+			d.deliverMu.Unlock()
+		}
+		if err == nil {
 			return nil
 		}
 		if !retryable(err) {
@@ -264,7 +301,8 @@ func retryable(err error) bool {
 }
 
 // Listen registers fn for notifications on channel. fn runs on the
-// notification goroutine and must not block. On Postgres the first call starts
+// notification goroutine, one delivery at a time in commit order, and must
+// neither block nor notify. On Postgres the first call starts
 // the LISTEN loop, which lives until ctx ends and reconnects when dropped.
 func (d *DB) Listen(ctx context.Context, channel string, fn func(payload string)) {
 	d.mu.Lock()

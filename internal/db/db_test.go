@@ -74,3 +74,33 @@ func TestTimesRoundTripInUTCAndSort(t *testing.T) {
 		}
 	})
 }
+
+func TestNotifyOutsideATransactionArrivesAtOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		got := make(chan string, 4)
+		d.Listen(ctx, "test_signal", func(p string) { got <- p })
+		// A Postgres listener takes a moment to attach: notify until heard.
+		deadline := time.After(5 * time.Second)
+		for heard := false; !heard; {
+			if err := d.Notify(ctx, "test_signal", "typing"); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case p := <-got:
+				if p != "typing" {
+					t.Fatalf("notification = %q, want typing", p)
+				}
+				heard = true
+			case <-time.After(100 * time.Millisecond):
+			case <-deadline:
+				t.Fatal("Notify never reached the listener")
+			}
+		}
+		cancel()
+		if err := d.Notify(ctx, "test_signal", "late"); err == nil {
+			t.Fatal("Notify with an ended context succeeded")
+		}
+	})
+}

@@ -55,6 +55,13 @@ const (
 	ConversationWebhookRemoved  Type = "conversationWebhookRemoved"
 )
 
+// Ephemeral signals: sent with Signal, never stored and never tied to a
+// transaction. Sid is the participant and ConversationSid is set.
+const (
+	TypingStarted Type = "typingStarted"
+	TypingEnded   Type = "typingEnded"
+)
+
 // Event is a small reference to a change; subscribers load what they need.
 // It must stay well under Postgres's 8000-byte notification limit, so it
 // never carries bodies or attributes.
@@ -80,6 +87,18 @@ func Publish(tx *db.Tx, ev Event) error {
 		return err
 	}
 	return tx.Notify(channel, string(b))
+}
+
+// Signal sends ev now, outside any transaction, to the Bus on every node,
+// which delivers it like a committed event. It is for ephemeral signals
+// (typing) that nothing stores; a change of state is published with Publish
+// in its transaction instead.
+func Signal(ctx context.Context, d *db.DB, ev Event) error {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	return d.Notify(ctx, channel, string(b))
 }
 
 // Bus fans committed events out to in-process subscribers.
@@ -118,8 +137,8 @@ func (b *Bus) dispatch(payload string) {
 	}
 }
 
-// Subscribe returns a channel receiving every committed event (buffered to
-// size) and a function that ends the subscription.
+// Subscribe returns a channel receiving every committed event and every
+// signal (buffered to size) and a function that ends the subscription.
 func (b *Bus) Subscribe(size int) (<-chan Event, func()) {
 	s := &subscription{ch: make(chan Event, size)}
 	b.mu.Lock()
