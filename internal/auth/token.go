@@ -19,13 +19,13 @@ import (
 // Twilio's error codes for refused access tokens. Every refusal is of kind
 // errs.Unauthorized.
 const (
-	CodeTokenInvalid   = 20101 // not a well-formed access token
-	CodeTokenHeader    = 20102 // alg is not HS256, or cty is not twilio-fpa;v=1
-	CodeTokenIssuer    = 20103 // iss is no usable API key of this account, or sub is not the account
-	CodeTokenExpired   = 20104 // exp missing, past, or more than MaxTokenTTL after the start
-	CodeTokenNotYet    = 20105 // nbf in the future
-	CodeTokenGrants    = 20106 // no identity, or no chat grant with a service SID
-	CodeTokenSignature = 20107 // signed with another secret
+	CodeInvalidToken          = 20101 // not a well-formed access token
+	CodeInvalidTokenHeader    = 20102 // alg is not HS256, or cty is not twilio-fpa;v=1
+	CodeInvalidTokenIssuer    = 20103 // iss is no usable API key of this account, or sub is not the account
+	CodeTokenExpired          = 20104 // exp missing, past, or more than MaxTokenTTL after the start
+	CodeTokenNotYetValid      = 20105 // nbf in the future
+	CodeInvalidTokenGrants    = 20106 // no identity, or no chat grant with a service SID
+	CodeInvalidTokenSignature = 20107 // signed with another secret
 )
 
 const (
@@ -150,7 +150,7 @@ func (t *Tokens) Mint(ctx context.Context, identity, chatServiceSid string, ttl 
 // service. The token itself never appears in errors.
 func (t *Tokens) Verify(ctx context.Context, token string) (AccessToken, error) {
 	if len(token) > maxTokenLen {
-		return AccessToken{}, refuse(CodeTokenInvalid, "Invalid Access Token: longer than %d bytes", maxTokenLen)
+		return AccessToken{}, refuse(CodeInvalidToken, "Invalid Access Token: longer than %d bytes", maxTokenLen)
 	}
 	now := time.Now()
 	var c claims
@@ -163,9 +163,9 @@ func (t *Tokens) Verify(ctx context.Context, token string) (AccessToken, error) 
 		var key []byte
 		switch cty, _ := tok.Header["cty"].(string); {
 		case tok.Method.Alg() != jwt.SigningMethodHS256.Alg():
-			keyErr = refuse(CodeTokenHeader, "Invalid Access Token header: the algorithm must be HS256")
+			keyErr = refuse(CodeInvalidTokenHeader, "Invalid Access Token header: the algorithm must be HS256")
 		case cty != tokenContentType:
-			keyErr = refuse(CodeTokenHeader, "Invalid Access Token header: cty must be %q", tokenContentType)
+			keyErr = refuse(CodeInvalidTokenHeader, "Invalid Access Token header: cty must be %q", tokenContentType)
 		default:
 			accountSid, key, keyErr = t.signingKey(ctx, c.Issuer)
 		}
@@ -178,7 +178,7 @@ func (t *Tokens) Verify(ctx context.Context, token string) (AccessToken, error) 
 		return AccessToken{}, tokenError(err)
 	}
 	if c.Subject != accountSid {
-		return AccessToken{}, refuse(CodeTokenIssuer, "Invalid Access Token issuer/subject: sub is not the account of the signing key")
+		return AccessToken{}, refuse(CodeInvalidTokenIssuer, "Invalid Access Token issuer/subject: sub is not the account of the signing key")
 	}
 	at := AccessToken{AccountSid: accountSid, KeySid: c.Issuer, Identity: c.Grants.Identity, ExpiresAt: c.ExpiresAt.Time.UTC()}
 	// The lifetime runs from nbf, else iat; tokens with neither (Twilio's
@@ -196,13 +196,13 @@ func (t *Tokens) Verify(ctx context.Context, token string) (AccessToken, error) 
 	}
 	switch {
 	case at.Identity == "":
-		return AccessToken{}, refuse(CodeTokenGrants, "Invalid Access Token grants: no identity")
+		return AccessToken{}, refuse(CodeInvalidTokenGrants, "Invalid Access Token grants: no identity")
 	case utf8.RuneCountInString(at.Identity) > maxIdentity:
-		return AccessToken{}, refuse(CodeTokenGrants, "Invalid Access Token grants: identity longer than %d characters", maxIdentity)
+		return AccessToken{}, refuse(CodeInvalidTokenGrants, "Invalid Access Token grants: identity longer than %d characters", maxIdentity)
 	case c.Grants.Chat == nil:
-		return AccessToken{}, refuse(CodeTokenGrants, "Invalid Access Token grants: no chat grant")
+		return AccessToken{}, refuse(CodeInvalidTokenGrants, "Invalid Access Token grants: no chat grant")
 	case !sid.Is(c.Grants.Chat.ServiceSid, sid.Service):
-		return AccessToken{}, refuse(CodeTokenGrants, "Invalid Access Token grants: the chat grant needs a service_sid (IS…)")
+		return AccessToken{}, refuse(CodeInvalidTokenGrants, "Invalid Access Token grants: the chat grant needs a service_sid (IS…)")
 	}
 	at.ChatServiceSid = c.Grants.Chat.ServiceSid
 	return at, nil
@@ -214,7 +214,7 @@ func (t *Tokens) signingKey(ctx context.Context, iss string) (string, []byte, er
 		acct, err := t.store.EnsureAccount(ctx)
 		return acct.Sid, t.internalKey, err
 	}
-	unknown := refuse(CodeTokenIssuer, "Invalid Access Token issuer/subject: iss is not an API key of this account")
+	unknown := refuse(CodeInvalidTokenIssuer, "Invalid Access Token issuer/subject: iss is not an API key of this account")
 	if !sid.Is(iss, sid.APIKey) {
 		return "", nil, unknown
 	}
@@ -226,7 +226,7 @@ func (t *Tokens) signingKey(ctx context.Context, iss string) (string, []byte, er
 	case res.RowsAffected == 0:
 		return "", nil, unknown
 	case key.SecretSealed == nil:
-		return "", nil, refuse(CodeTokenIssuer, "Invalid Access Token issuer/subject: API key %s was created before Switchboard kept "+
+		return "", nil, refuse(CodeInvalidTokenIssuer, "Invalid Access Token issuer/subject: API key %s was created before Switchboard kept "+
 			"API key secrets, so it cannot sign access tokens; create a new API key for them", key.Sid)
 	case t.store.sealer == nil:
 		return "", nil, errors.New("verify access token: the auth store has no sealer to open API key secrets")
@@ -249,13 +249,13 @@ func tokenError(err error) *errs.Error {
 	switch {
 	case errors.Is(err, jwt.ErrTokenUnverifiable):
 		// Before the key lookup, only an alg the library does not know.
-		return refuse(CodeTokenHeader, "Invalid Access Token header: the algorithm must be HS256")
+		return refuse(CodeInvalidTokenHeader, "Invalid Access Token header: the algorithm must be HS256")
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return refuse(CodeTokenSignature, "Invalid Access Token signature")
+		return refuse(CodeInvalidTokenSignature, "Invalid Access Token signature")
 	case errors.Is(err, jwt.ErrTokenExpired), errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
 		return refuse(CodeTokenExpired, "Access Token expired or expiration date invalid")
 	case errors.Is(err, jwt.ErrTokenNotValidYet):
-		return refuse(CodeTokenNotYet, "Access Token not yet valid")
+		return refuse(CodeTokenNotYetValid, "Access Token not yet valid")
 	}
-	return refuse(CodeTokenInvalid, "Invalid Access Token")
+	return refuse(CodeInvalidToken, "Invalid Access Token")
 }
