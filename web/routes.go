@@ -2,6 +2,8 @@ package web
 
 import (
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/switchboardhq/switchboard/internal/chat"
 )
 
 // addRoutes lists every route and its guard.
@@ -21,6 +23,13 @@ func addRoutes(app *fiber.App, d Deps) {
 	if d.Dev && d.Channels != nil && d.Simulator != nil {
 		// The pretend phone: no auth, so never outside dev mode (loopback only).
 		addDevPhoneRoutes(app, d.Channels, d.Simulator)
+	}
+
+	if d.Hub != nil && d.Tokens != nil {
+		// Chat clients authenticate with access tokens, not Basic auth:
+		// mounted before the /v1 group's guard.
+		addChatRoutes(app, &chatSocket{chat: chat.New(d.Conversations, d.Tokens, d.Hub, d.Media), hub: d.Hub,
+			limits: d.ChatLimits, log: d.Log, publicURL: d.PublicURL, done: d.Done})
 	}
 
 	v1 := app.Group("/v1", basicAuth(d.Accounts))

@@ -13,10 +13,12 @@ import (
 
 	"github.com/switchboardhq/switchboard/interactions"
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
+	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/channels"
 	"github.com/switchboardhq/switchboard/internal/channels/simulator"
 	"github.com/switchboardhq/switchboard/internal/conversations"
 	"github.com/switchboardhq/switchboard/internal/media"
+	"github.com/switchboardhq/switchboard/internal/realtime"
 )
 
 // Authenticator checks REST API credentials and returns the account SID.
@@ -45,6 +47,15 @@ type Deps struct {
 	// Simulator is the dev-mode carrier whose phones /dev/phone plays;
 	// served only with Dev and Channels.
 	Simulator *simulator.Network
+	// Hub fans events out to WebSocket clients and Tokens verifies chat
+	// access tokens; with both, the chat protocol is served on /v1/chat/ws.
+	Hub    *realtime.Hub
+	Tokens *auth.Tokens
+	// ChatLimits bounds how fast one chat identity sends; nil, no limit.
+	ChatLimits ChatLimiter
+	// Done is closed when the server starts shutting down: long-lived
+	// sockets then close (1001) instead of holding the shutdown up.
+	Done <-chan struct{}
 }
 
 // New builds the Fiber app with every route.

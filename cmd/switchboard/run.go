@@ -24,8 +24,10 @@ import (
 	"github.com/switchboardhq/switchboard/internal/channels/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/conversations"
 	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/events"
 	"github.com/switchboardhq/switchboard/internal/jobs"
 	"github.com/switchboardhq/switchboard/internal/media"
+	"github.com/switchboardhq/switchboard/internal/realtime"
 	"github.com/switchboardhq/switchboard/internal/secrets"
 	"github.com/switchboardhq/switchboard/internal/webhooks"
 	"github.com/switchboardhq/switchboard/internal/webhooks/egress"
@@ -195,13 +197,23 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 	if strings.TrimSpace(*name) == "" {
 		return errors.New("apikey create: --friendly-name is required")
 	}
-	cfg := config{DataDir: *dataDir, DatabaseURL: *dbURL, LogLevel: "warn"}
+	cfg := config{DataDir: *dataDir, DatabaseURL: *dbURL, LogLevel: "warn", SecretKey: getenv("SWITCHBOARD_SECRET_KEY")}
+	// The key's secret is sealed under the server secret, so that the key
+	// can sign access tokens: it must be the one serve uses.
+	master, err := serverSecret(cfg.SecretKey, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	sealer, err := secrets.New(deriveKey(master, "sealed secrets"))
+	if err != nil {
+		return err
+	}
 	d, err := openDB(ctx, cfg, newLogger(cfg, stderr))
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	key, secret, err := auth.NewStore(d).CreateAPIKey(ctx, *name)
+	key, secret, err := auth.NewStore(d).WithSealer(sealer).CreateAPIKey(ctx, *name)
 	if err != nil {
 		return err
 	}
@@ -215,7 +227,15 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer d.Close()
-	accounts := auth.NewStore(d)
+	secret, err := serverSecret(cfg.SecretKey, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	sealer, err := secrets.New(deriveKey(secret, "sealed secrets"))
+	if err != nil {
+		return err
+	}
+	accounts := auth.NewStore(d).WithSealer(sealer)
 	acct, err := accounts.EnsureAccount(ctx)
 	if err != nil {
 		return err
@@ -227,10 +247,6 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	tr := taskrouter.New(d, acct.Sid)
 	runner := jobs.NewRunner(d, log)
 	ix := interactions.New(d, engine, tr)
-	secret, err := serverSecret(cfg.SecretKey, cfg.DataDir)
-	if err != nil {
-		return err
-	}
 	mediaStore, err := media.NewFS(filepath.Join(cfg.DataDir, "media"))
 	if err != nil {
 		return err
@@ -256,10 +272,6 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	defer ln.Close() // on an early return; serving closes it too
 	url := "http://" + ln.Addr().String()
-	sealer, err := secrets.New(deriveKey(secret, "sealed secrets"))
-	if err != nil {
-		return err
-	}
 	carrierHTTP := channels.HTTPClient()
 	chOpts := channels.Options{Log: log, PublicURL: cmp.Or(cfg.PublicURL, url), Factories: map[string]channels.Factory{
 		channels.KindTwilio:   func(c channels.Config) (channels.Provider, error) { return twiliomsg.New(c, carrierHTTP) },
@@ -278,12 +290,17 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	ch.RegisterJobs(runner)
 
+	// The hub gets its own bus: a bus counts drops for all its subscribers.
+	hub := realtime.NewHub(events.NewBus(runCtx, d, log), d, log, realtime.Options{})
+	tokens := auth.NewTokens(accounts, deriveKey(secret, "access tokens"))
 	app := web.New(web.Deps{
 		Log: log, Accounts: accounts, Conversations: engine, TaskRouter: tr, Interactions: ix, Media: mediaSvc, Channels: ch, Simulator: sim,
+		Hub: hub, Tokens: tokens, Done: runCtx.Done(),
 		Ready: d.Ping, PublicURL: cfg.PublicURL, Dev: cfg.Dev,
 	})
 	go runner.Run(runCtx)
 	go router.Run(runCtx)
+	go hub.Run(runCtx)
 
 	fmt.Fprintf(stdout, "Switchboard is listening on %s\n", url)
 	if cfg.Dev {

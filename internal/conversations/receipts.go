@@ -36,8 +36,12 @@ type DeliveryReceipt struct {
 // Delivery summarises a message's receipts: for each status, whether all,
 // some or none of the receipts reached it.
 type Delivery struct {
-	Total                                      int
-	Sent, Delivered, Read, Failed, Undelivered string
+	Total       int    `json:"total"`
+	Sent        string `json:"sent"`
+	Delivered   string `json:"delivered"`
+	Read        string `json:"read"`
+	Failed      string `json:"failed"`
+	Undelivered string `json:"undelivered"`
 }
 
 // deliveryRank orders statuses along the happy path, so that a message read

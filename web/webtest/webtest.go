@@ -26,8 +26,10 @@ import (
 	"github.com/switchboardhq/switchboard/internal/channels/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/conversations"
 	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/events"
 	"github.com/switchboardhq/switchboard/internal/jobs"
 	"github.com/switchboardhq/switchboard/internal/media"
+	"github.com/switchboardhq/switchboard/internal/realtime"
 	"github.com/switchboardhq/switchboard/internal/secrets"
 	"github.com/switchboardhq/switchboard/internal/webhooks"
 	"github.com/switchboardhq/switchboard/web"
@@ -52,6 +54,12 @@ type Server struct {
 	Channels *channels.Service
 	// Webhooks sends the engine's webhooks; receivers on 127.0.0.1 are allowed.
 	Webhooks   *webhooks.Service
+	// Hub fans committed events out to chat sockets.
+	Hub *realtime.Hub
+	// Accounts holds the account and its API keys; Tokens mints and
+	// verifies chat access tokens.
+	Accounts   *auth.Store
+	Tokens     *auth.Tokens
 	AccountSid string
 	AuthToken  string
 	// Twilio is twilio-go authenticated with the account's auth token.
@@ -61,7 +69,15 @@ type Server struct {
 // Option adjusts the server Start boots.
 type Option func(*options)
 
-type options struct{ webhooks webhooks.Options }
+type options struct {
+	webhooks webhooks.Options
+	hub      realtime.Options
+}
+
+// WithHubBuffer sets how many events the hub queues per connection.
+func WithHubBuffer(n int) Option {
+	return func(o *options) { o.hub.ConnBuffer = n }
+}
 
 // WithPreEventTimeout shortens how long pre-event webhooks are waited for.
 func WithPreEventTimeout(d time.Duration) Option {
@@ -72,7 +88,13 @@ func WithPreEventTimeout(d time.Duration) Option {
 func Start(t testing.TB, d *db.DB, opts ...Option) *Server {
 	t.Helper()
 	ctx := context.Background()
-	accounts := auth.NewStore(d)
+	sealKey := make([]byte, 32)
+	_, _ = rand.Read(sealKey)
+	sealer, err := secrets.New(sealKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accounts := auth.NewStore(d).WithSealer(sealer)
 	acct, err := accounts.EnsureAccount(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -117,23 +139,25 @@ func Start(t testing.TB, d *db.DB, opts ...Option) *Server {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	sealKey := make([]byte, 32)
-	_, _ = rand.Read(sealKey)
-	sealer, err := secrets.New(sealKey)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ch := channels.New(d, engine, mediaSvc, sealer, channels.Options{Log: log, PublicURL: base, StatusGrace: time.Second,
 		Factories: map[string]channels.Factory{
 			channels.KindTwilio:   func(c channels.Config) (channels.Provider, error) { return twiliomsg.New(c, nil) },
 			channels.KindWhatsApp: func(c channels.Config) (channels.Provider, error) { return whatsapp.New(c, nil) },
 		}})
 	ch.RegisterJobs(runner)
-	app := web.New(web.Deps{Log: log, Accounts: accounts, Conversations: engine, TaskRouter: tr, Interactions: ix, Media: mediaSvc, Channels: ch, Ready: d.Ping})
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	t.Cleanup(stopHub)
+	hub := realtime.NewHub(events.NewBus(hubCtx, d, log), d, log, o.hub)
+	go hub.Run(hubCtx)
+	tokenKey := make([]byte, 32)
+	_, _ = rand.Read(tokenKey)
+	tokens := auth.NewTokens(accounts, tokenKey)
+	app := web.New(web.Deps{Log: log, Accounts: accounts, Conversations: engine, TaskRouter: tr, Interactions: ix, Media: mediaSvc, Channels: ch, Ready: d.Ping,
+		Hub: hub, Tokens: tokens, Done: hubCtx.Done()})
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.Shutdown() })
 	s := &Server{URL: base, DB: d, Engine: engine, TaskRouter: tr, Jobs: runner, Media: mediaSvc, MediaDir: mediaDir, Channels: ch,
-		Router: taskrouter.NewRouter(tr, log), Webhooks: hooks, AccountSid: acct.Sid, AuthToken: acct.AuthToken}
+		Router: taskrouter.NewRouter(tr, log), Webhooks: hooks, Hub: hub, Accounts: accounts, Tokens: tokens, AccountSid: acct.Sid, AuthToken: acct.AuthToken}
 	s.Twilio = s.Client(acct.Sid, acct.AuthToken)
 	return s
 }
