@@ -106,12 +106,12 @@ type clientFrame struct {
 // which does all the work and every write, and a reader that only turns
 // incoming frames into clientFrames.
 type chatConn struct {
-	cs      *chatSocket
-	ws      *fiberws.Conn
-	ctx     context.Context
-	hub     *realtime.Conn
-	sess    *chat.Session
-	in      chan clientFrame
+	cs   *chatSocket
+	ws   *fiberws.Conn
+	ctx  context.Context
+	hub  *realtime.Conn
+	sess *chat.Session
+	in   chan clientFrame
 }
 
 // errClosed ends the handler after a closing frame was sent.

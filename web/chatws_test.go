@@ -32,7 +32,9 @@ type chatClient struct {
 	closeCode int
 }
 
-func chatURL(s *webtest.Server) string { return "ws" + strings.TrimPrefix(s.URL, "http") + "/v1/chat/ws" }
+func chatURL(s *webtest.Server) string {
+	return "ws" + strings.TrimPrefix(s.URL, "http") + "/v1/chat/ws"
+}
 
 // dialChat connects without authenticating.
 func dialChat(t *testing.T, s *webtest.Server, header http.Header) *chatClient {

@@ -53,7 +53,7 @@ type Server struct {
 	// callbacks and signed media URLs use URL.
 	Channels *channels.Service
 	// Webhooks sends the engine's webhooks; receivers on 127.0.0.1 are allowed.
-	Webhooks   *webhooks.Service
+	Webhooks *webhooks.Service
 	// Hub fans committed events out to chat sockets.
 	Hub *realtime.Hub
 	// Accounts holds the account and its API keys; Tokens mints and
