@@ -28,6 +28,8 @@ const (
 	// has no such resources).
 	ChannelProvider = "PA"
 	ChannelDelivery = "OD"
+	// Webchat deployments: Twilio keeps the equivalent in its console.
+	WebchatDeployment = "WD"
 
 	Workspace     = "WS"
 	Worker        = "WK"
