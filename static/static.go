@@ -3,7 +3,9 @@ package static
 
 import "embed"
 
-// FS holds css/ and the vendored htmx with its WebSocket extension (make vendor-js).
+// FS holds css/, the vendored htmx with its WebSocket extension (make
+// vendor-js), and the webchat loader (webchat.js) with its frame's script
+// and styles (webchat/).
 //
-//go:embed css htmx.min.js htmx-ext-ws.min.js
+//go:embed css htmx.min.js htmx-ext-ws.min.js webchat.js webchat
 var FS embed.FS
