@@ -553,7 +553,7 @@ func TestBrowserWebchatWithoutAFormTheFirstMessageStartsTheChat(t *testing.T) {
 	ctx := browser(t)
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s := webtest.Start(t, d)
-		w, key, _, _ := widgetOnHost(t, ctx, s, url.Values{"PreEngagement": {`{"disabled":true}`}, "BrandColor": {"#ffd400"}})
+		w, key, hostURL, _ := widgetOnHost(t, ctx, s, url.Values{"PreEngagement": {`{"disabled":true}`}, "BrandColor": {"#ffd400"}})
 
 		// A light brand colour gets dark text.
 		w.inPage("the launcher appears", launcher+` && !`+launcher+`.hidden && getComputedStyle(`+launcher+`).color === "rgb(0, 0, 0)"`)
@@ -589,5 +589,19 @@ func TestBrowserWebchatWithoutAFormTheFirstMessageStartsTheChat(t *testing.T) {
 		if len(bodies) != 2 || !strings.HasPrefix(bodies[1], "webchat") || !strings.HasSuffix(bodies[1], ": Hello, anyone there?") {
 			t.Fatalf("the conversation holds %q, want the welcome and the customer's message once", bodies)
 		}
+
+		// A token the server no longer takes (here: a forged one) ends the
+		// session with a word to the customer, instead of retrying forever.
+		w.inFrame("forging the token", `(() => {
+			const k = "switchboard-webchat:`+key+`", s = JSON.parse(localStorage.getItem(k));
+			s.token = s.token.slice(0, -4) + "AAAA";
+			localStorage.setItem(k, JSON.stringify(s));
+			return true; })()`)
+		w.do("reloading", chromedp.Navigate(hostURL))
+		w.inPage("the launcher is back", launcher+` && !`+launcher+`.hidden`)
+		w.do("opening", chromedp.Evaluate[chromedp.Void](launcher+`.click()`))
+		w.inFrame("the session is over", `document.getElementById("composer-error").textContent === "Your chat session has expired. Start a new chat to continue."
+			&& document.querySelectorAll("#thread .msg").length === 0 && document.getElementById("banner").hidden
+			&& localStorage.getItem("switchboard-webchat:`+key+`") === null`)
 	})
 }
