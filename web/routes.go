@@ -41,6 +41,12 @@ func addRoutes(app *fiber.App, d Deps) {
 	api.addTaskRouterRoutes(v1)
 	api.addInteractionRoutes(v1)
 	addMediaRoutes(app, v1, api, d.Media)
+	addWebchatRoutes(app, v1, api, d.Webchat)
+	if d.Webchat != nil {
+		// The widget's frame (public: customers' sites embed it) and, in
+		// dev mode, the demo site.
+		addWebchatPages(app, api, d.Webchat, d.Dev, d.WebchatDemoKey)
+	}
 	if d.Channels != nil {
 		api.addChannelRoutes(v1)
 	}

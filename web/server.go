@@ -19,6 +19,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/conversations"
 	"github.com/switchboardhq/switchboard/internal/media"
 	"github.com/switchboardhq/switchboard/internal/realtime"
+	"github.com/switchboardhq/switchboard/internal/webchat"
 )
 
 // Authenticator checks REST API credentials and returns the account SID.
@@ -56,6 +57,11 @@ type Deps struct {
 	// Done is closed when the server starts shutting down: long-lived
 	// sockets then close (1001) instead of holding the shutdown up.
 	Done <-chan struct{}
+	// Webchat runs webchat deployments and customer sessions; nil serves
+	// no webchat routes.
+	Webchat *webchat.Service
+	// WebchatDemoKey is the deployment key /webchat/demo embeds (dev mode).
+	WebchatDemoKey string
 }
 
 // New builds the Fiber app with every route.
@@ -77,8 +83,8 @@ func New(d Deps) *fiber.App {
 		WriteTimeout:                 30 * time.Second,
 		IdleTimeout:                  120 * time.Second,
 	})
-	app.Server().HeaderReceived = mediaTimeouts
-	app.Use(limitBody(1 << 20))
+	app.Server().HeaderReceived = webchatUploadTimeouts(mediaTimeouts)
+	app.Use(exceptWebchatUploads(limitBody(1 << 20)))
 	addRoutes(app, d)
 	return app
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/channels"
 	"github.com/switchboardhq/switchboard/internal/channels/simulator"
 	"github.com/switchboardhq/switchboard/internal/conversations"
+	"github.com/switchboardhq/switchboard/internal/webchat"
 )
 
 // Dev mode's pretend carrier: the senders a developer texts from /dev/phone.
@@ -89,4 +90,43 @@ func seedDevPhone(ctx context.Context, ch *channels.Service, conv *conversations
 		}
 	}
 	return nil
+}
+
+// Dev mode's demo website chat.
+const (
+	devWebchatName    = "Demo website chat (dev mode)"
+	devWebchatAddress = "webchat-demo"
+)
+
+// seedDevWebchat makes sure a webchat deployment exists for /webchat/demo
+// and returns its key: a chat address configuration that opens a
+// conversation per session, and a deployment on it. An existing one (found
+// by name) is kept with its key, so an open demo tab survives a restart.
+func seedDevWebchat(ctx context.Context, wc *webchat.Service, conv *conversations.Engine) (string, error) {
+	deployments, _, err := wc.Deployments(ctx, conversations.Page{Limit: 1000})
+	if err != nil {
+		return "", err
+	}
+	for _, d := range deployments {
+		if d.FriendlyName == devWebchatName {
+			return d.Key, nil
+		}
+	}
+	addr, exists, err := conv.AddressConfigurationFor(ctx, devWebchatAddress)
+	if err != nil {
+		return "", err
+	}
+	if !exists {
+		typ, address, name := "chat", devWebchatAddress, devWebchatName
+		enabled, kind := true, conversations.AutoCreationDefault
+		if addr, err = conv.CreateAddressConfiguration(ctx, conversations.AddressConfigurationParams{Type: &typ, Address: &address,
+			FriendlyName: &name, AutoCreationEnabled: &enabled, AutoCreationType: &kind}); err != nil {
+			return "", err
+		}
+	}
+	name, title := devWebchatName, "Switchboard demo"
+	welcome := "Thanks for writing! An agent will be with you shortly."
+	d, err := wc.CreateDeployment(ctx, webchat.DeploymentParams{FriendlyName: &name, AddressConfigurationSid: &addr.Sid,
+		Title: &title, WelcomeMessage: &welcome})
+	return d.Key, err
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
 	"github.com/switchboardhq/switchboard/internal/media"
 	"github.com/switchboardhq/switchboard/internal/secrets"
+	"github.com/switchboardhq/switchboard/internal/webchat"
 )
 
 // devStart is what one `serve --dev` start sets up of the channel layer.
@@ -112,6 +113,32 @@ func TestEveryDevStartSeedsOneSimulatorTheNewRunsPhonesCanText(t *testing.T) {
 		}
 		if m := first.text(t, devSMSSender); m.Status != simulator.StatusFailed {
 			t.Fatalf("a text with the first start's token = %+v, want refused", m)
+		}
+	})
+}
+
+func TestEveryDevStartKeepsOneDemoWebchatThatOpensSessions(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := startDev(t, d)
+		tokens := auth.NewTokens(auth.NewStore(d), bytes.Repeat([]byte("t"), 32))
+		wc := webchat.New(d, s.conv, nil, tokens, webchat.Options{})
+		first, err := seedDevWebchat(ctx, wc, s.conv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := seedDevWebchat(ctx, wc, s.conv)
+		if err != nil || again != first {
+			t.Fatalf("a second start gave key %q (%v), want the first one kept", again, err)
+		}
+		started, err := wc.StartSession(ctx, webchat.SessionParams{DeploymentKey: first, FriendlyName: "Dana",
+			Email: "dana@example.com", Query: "Where is my order?", Origin: "http://127.0.0.1:8080", OwnOrigin: "http://127.0.0.1:8080"})
+		if err != nil {
+			t.Fatalf("a demo session: %v", err)
+		}
+		ms, _, err := s.conv.Messages(ctx, started.ServiceSid, started.ConversationSid, false, conversations.Page{Limit: 10})
+		if err != nil || len(ms) != 2 || *ms[0].Body != "Where is my order?" {
+			t.Fatalf("the demo session's conversation has %d messages (%v), want the question then the welcome", len(ms), err)
 		}
 	})
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/media"
 	"github.com/switchboardhq/switchboard/internal/realtime"
 	"github.com/switchboardhq/switchboard/internal/secrets"
+	"github.com/switchboardhq/switchboard/internal/webchat"
 	"github.com/switchboardhq/switchboard/internal/webhooks"
 	"github.com/switchboardhq/switchboard/internal/webhooks/egress"
 	"github.com/switchboardhq/switchboard/web"
@@ -293,9 +294,16 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	// The hub gets its own bus: a bus counts drops for all its subscribers.
 	hub := realtime.NewHub(events.NewBus(runCtx, d, log), d, log, realtime.Options{})
 	tokens := auth.NewTokens(accounts, deriveKey(secret, "access tokens"))
+	chat := webchat.New(d, engine, mediaSvc, tokens, webchat.Options{})
+	var demoKey string
+	if cfg.Dev {
+		if demoKey, err = seedDevWebchat(ctx, chat, engine); err != nil {
+			return err
+		}
+	}
 	app := web.New(web.Deps{
 		Log: log, Accounts: accounts, Conversations: engine, TaskRouter: tr, Interactions: ix, Media: mediaSvc, Channels: ch, Simulator: sim,
-		Hub: hub, Tokens: tokens, Done: runCtx.Done(),
+		Hub: hub, Tokens: tokens, Done: runCtx.Done(), Webchat: chat, ChatLimits: chat.Limits(), WebchatDemoKey: demoKey,
 		Ready: d.Ping, PublicURL: cfg.PublicURL, Dev: cfg.Dev,
 	})
 	go runner.Run(runCtx)
@@ -306,6 +314,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if cfg.Dev {
 		fmt.Fprintf(stdout, "Demo mode. REST API: %s/v1/ with HTTP Basic %s:%s\n", url, acct.Sid, acct.AuthToken)
 		fmt.Fprintf(stdout, "Play a customer: %s/dev/phone texts +15550100 (SMS) or whatsapp:+15550100 through the simulated carrier\n", url)
+		fmt.Fprintf(stdout, "Or chat as a website visitor: %s/webchat/demo\n", url)
 	}
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()

@@ -31,6 +31,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/media"
 	"github.com/switchboardhq/switchboard/internal/realtime"
 	"github.com/switchboardhq/switchboard/internal/secrets"
+	"github.com/switchboardhq/switchboard/internal/webchat"
 	"github.com/switchboardhq/switchboard/internal/webhooks"
 	"github.com/switchboardhq/switchboard/web"
 )
@@ -54,6 +55,8 @@ type Server struct {
 	Channels *channels.Service
 	// Webhooks sends the engine's webhooks; receivers on 127.0.0.1 are allowed.
 	Webhooks *webhooks.Service
+	// Webchat runs webchat deployments and sessions.
+	Webchat *webchat.Service
 	// Hub fans committed events out to chat sockets.
 	Hub *realtime.Hub
 	// Accounts holds the account and its API keys; Tokens mints and
@@ -72,6 +75,12 @@ type Option func(*options)
 type options struct {
 	webhooks webhooks.Options
 	hub      realtime.Options
+	webchat  webchat.Options
+}
+
+// WithWebchat sets the webchat service's limits.
+func WithWebchat(w webchat.Options) Option {
+	return func(o *options) { o.webchat = w }
 }
 
 // WithHubBuffer sets how many events the hub queues per connection.
@@ -152,12 +161,13 @@ func Start(t testing.TB, d *db.DB, opts ...Option) *Server {
 	tokenKey := make([]byte, 32)
 	_, _ = rand.Read(tokenKey)
 	tokens := auth.NewTokens(accounts, tokenKey)
+	chat := webchat.New(d, engine, mediaSvc, tokens, o.webchat)
 	app := web.New(web.Deps{Log: log, Accounts: accounts, Conversations: engine, TaskRouter: tr, Interactions: ix, Media: mediaSvc, Channels: ch, Ready: d.Ping,
-		Hub: hub, Tokens: tokens, Done: hubCtx.Done()})
+		Hub: hub, Tokens: tokens, Done: hubCtx.Done(), Webchat: chat, ChatLimits: chat.Limits()})
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.Shutdown() })
 	s := &Server{URL: base, DB: d, Engine: engine, TaskRouter: tr, Jobs: runner, Media: mediaSvc, MediaDir: mediaDir, Channels: ch,
-		Router: taskrouter.NewRouter(tr, log), Webhooks: hooks, Hub: hub, Accounts: accounts, Tokens: tokens, AccountSid: acct.Sid, AuthToken: acct.AuthToken}
+		Router: taskrouter.NewRouter(tr, log), Webhooks: hooks, Hub: hub, Accounts: accounts, Tokens: tokens, Webchat: chat, AccountSid: acct.Sid, AuthToken: acct.AuthToken}
 	s.Twilio = s.Client(acct.Sid, acct.AuthToken)
 	return s
 }
