@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/events"
 	"github.com/switchboardhq/switchboard/internal/sid"
 )
 
@@ -29,6 +30,10 @@ func (e *Engine) record(tx *db.Tx, ev Event, data map[string]any) error {
 		ev.EventData = string(b)
 	}
 	if err := tx.Create(&ev).Error; err != nil {
+		return err
+	}
+	if err := events.Publish(tx, events.Event{Type: events.Type(events.TaskRouterPrefix + ev.EventType), Sid: ev.ResourceSid,
+		WorkspaceSid: ev.WorkspaceSid, WorkerSid: ev.WorkerSid, TaskSid: ev.TaskSid, ReservationSid: ev.ReservationSid}); err != nil {
 		return err
 	}
 	return e.eventCallback(tx, ev, data)

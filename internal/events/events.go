@@ -75,7 +75,17 @@ type Event struct {
 	StateFrom       string `json:"state_from,omitempty"`
 	StateTo         string `json:"state_to,omitempty"`
 	Reason          string `json:"reason,omitempty"`
+	// TaskRouter events name the workspace and, where one is involved, the
+	// worker, task and reservation, so live views can follow a worker.
+	WorkspaceSid   string `json:"workspace_sid,omitempty"`
+	WorkerSid      string `json:"worker_sid,omitempty"`
+	TaskSid        string `json:"task_sid,omitempty"`
+	ReservationSid string `json:"reservation_sid,omitempty"`
 }
+
+// TaskRouterPrefix starts the Type of every TaskRouter event on the bus:
+// "taskrouter:" + TaskRouter's own event type (reservation.created, …).
+const TaskRouterPrefix = "taskrouter:"
 
 // channel is the notification channel all events travel on.
 const channel = "switchboard_events"
