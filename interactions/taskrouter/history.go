@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 
 	"github.com/switchboardhq/switchboard/internal/db"
-	"github.com/switchboardhq/switchboard/internal/events"
+	// Aliased: the package's tests have a helper named events.
+	bus "github.com/switchboardhq/switchboard/internal/events"
 	"github.com/switchboardhq/switchboard/internal/sid"
 )
 
@@ -32,7 +33,7 @@ func (e *Engine) record(tx *db.Tx, ev Event, data map[string]any) error {
 	if err := tx.Create(&ev).Error; err != nil {
 		return err
 	}
-	if err := events.Publish(tx, events.Event{Type: events.Type(events.TaskRouterPrefix + ev.EventType), Sid: ev.ResourceSid,
+	if err := bus.Publish(tx, bus.Event{Type: bus.Type(bus.TaskRouterPrefix + ev.EventType), Sid: ev.ResourceSid,
 		WorkspaceSid: ev.WorkspaceSid, WorkerSid: ev.WorkerSid, TaskSid: ev.TaskSid, ReservationSid: ev.ReservationSid}); err != nil {
 		return err
 	}
