@@ -37,9 +37,32 @@ type Options struct {
 	// is cut off; default 256. It is most of an idle connection's memory
 	// (about 140 bytes an event).
 	ConnBuffer int
-	// Topics names the topics an event goes to; default: its
-	// ConversationSid when it has one.
+	// Topics names the topics an event goes to; default: DefaultTopics.
 	Topics func(events.Event) []string
+}
+
+// WorkerTopic is the topic of a TaskRouter worker's events (offers, tasks,
+// activity), and WorkspaceTopic that of every TaskRouter event of a
+// workspace; conversation events go to the conversation's SID.
+func WorkerTopic(workerSid string) string { return "worker:" + workerSid }
+
+// WorkspaceTopic is the topic of every TaskRouter event of a workspace.
+func WorkspaceTopic(workspaceSid string) string { return "workspace:" + workspaceSid }
+
+// DefaultTopics sends an event to its conversation, its worker and its
+// workspace, whichever it names.
+func DefaultTopics(ev events.Event) []string {
+	var ts []string
+	if ev.ConversationSid != "" {
+		ts = append(ts, ev.ConversationSid)
+	}
+	if ev.WorkerSid != "" {
+		ts = append(ts, WorkerTopic(ev.WorkerSid))
+	}
+	if ev.WorkspaceSid != "" {
+		ts = append(ts, WorkspaceTopic(ev.WorkspaceSid))
+	}
+	return ts
 }
 
 // Stats is a snapshot of the hub.
@@ -63,7 +86,7 @@ type Hub struct {
 	d        *db.DB
 	log      *slog.Logger
 	buffer   int
-	topicsOf func(events.Event) []string // nil: the ConversationSid
+	topicsOf func(events.Event) []string
 	evs      <-chan events.Event
 	stop     func()
 	drops    droppedCounter // nil when the source does not count
@@ -94,6 +117,9 @@ func NewHub(src Source, d *db.DB, log *slog.Logger, opts Options) *Hub {
 	}
 	if h.buffer <= 0 {
 		h.buffer = 256
+	}
+	if h.topicsOf == nil {
+		h.topicsOf = DefaultTopics
 	}
 	h.drops, _ = src.(droppedCounter)
 	h.evs, h.stop = src.Subscribe(srcBuffer)
@@ -154,14 +180,8 @@ func (h *Hub) dispatchBatch(ev events.Event) {
 // dispatch delivers ev to the subscribers of its topics. Caller holds h.mu.
 func (h *Hub) dispatch(ev events.Event) {
 	h.seq++
-	if h.topicsOf == nil {
-		if ev.ConversationSid != "" {
-			h.send(ev.ConversationSid, ev)
-		}
-	} else {
-		for _, t := range h.topicsOf(ev) {
-			h.send(t, ev)
-		}
+	for _, t := range h.topicsOf(ev) {
+		h.send(t, ev)
 	}
 	// Unsubscribe the cut-off connections only now: send ranges over the
 	// topics' slices, which unsubscribing reorders.
@@ -210,9 +230,6 @@ func (h *Hub) Signal(ctx context.Context, ev events.Event) error {
 
 // routed reports whether ev goes to any topic.
 func (h *Hub) routed(ev events.Event) bool {
-	if h.topicsOf == nil {
-		return ev.ConversationSid != ""
-	}
 	return len(h.topicsOf(ev)) > 0
 }
 
