@@ -612,3 +612,26 @@ func TestChatProtocolErrors(t *testing.T) {
 		c.await("error", func(e map[string]any) bool { return e["code"] == 20429.0 })
 	})
 }
+
+func TestAClientThatMissedNothingGetsOnlyNewMessagesAfterReconnecting(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := webtest.Start(t, d)
+		f := newChatFixture(t, s)
+		var last int64
+		for i := range 3 {
+			last = f.post(t, f.conversation, "anna", fmt.Sprintf("seen %d", i))
+		}
+		c := connectChat(t, s, f.token(t, "alice"))
+		c.send(map[string]any{"type": "subscribe", "conversation_sid": f.conversation, "after_index": last})
+		if h := c.await("history", nil); len(h["messages"].([]any)) != 0 {
+			t.Fatalf("history after the last index: %v, want none", h["messages"])
+		}
+		f.post(t, f.conversation, "anna", "new")
+		if got := index(c.await("message_added", nil)); got != last+1 {
+			t.Fatalf("the first push has index %d, want %d: the messages up to after_index were sent again", got, last+1)
+		}
+		if extra := c.take("message_added"); len(extra) != 0 {
+			t.Fatalf("%d more pushes after the new message", len(extra))
+		}
+	})
+}

@@ -92,6 +92,10 @@ func (ss *Session) Subscribe(ctx context.Context, conversationSid string, after 
 	ss.subs[c.Sid] = sub
 	var history Frame
 	if after != nil {
+		// The client holds everything up to after (as far as it exists):
+		// with nothing newer the history is empty, and the next push must
+		// not start again from the first message.
+		sub.sent = max(sub.sent, min(*after, c.NextIndex-1))
 		history, err = ss.history(ctx, c.Sid, sub, *after)
 	} else {
 		var recent []conversations.Message
