@@ -635,3 +635,24 @@ func TestAClientThatMissedNothingGetsOnlyNewMessagesAfterReconnecting(t *testing
 		}
 	})
 }
+
+func TestAnIdentityThatLooksLikeAParticipantSidReachesNoOneElsesConversation(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := webtest.Start(t, d)
+		f := newChatFixture(t, s)
+		// A back end that mints tokens for user-chosen names lets a user be
+		// called after anna's participant SID.
+		c := connectChat(t, s, f.token(t, f.agent))
+		c.send(map[string]any{"type": "subscribe", "id": "s", "conversation_sid": f.conversation})
+		if e := c.await("error", nil); e["code"] != 20404.0 {
+			t.Fatalf("error %v, want 20404: the token reached anna's conversation", e)
+		}
+		c.send(map[string]any{"type": "send", "id": "m", "conversation_sid": f.conversation, "body": "as anna"})
+		if e := c.await("error", nil); e["code"] != 20404.0 {
+			t.Fatalf("error %v, want 20404", e)
+		}
+		if ms, _ := s.Twilio.ConversationsV1.ListConversationMessage(f.conversation, nil); len(ms) != 0 {
+			t.Fatalf("%d messages stored", len(ms))
+		}
+	})
+}

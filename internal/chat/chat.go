@@ -92,10 +92,12 @@ func (s *Service) Conversations(ctx context.Context, tok auth.AccessToken) ([]Co
 }
 
 // member returns the token identity's participant in a conversation of the
-// token's service. Conversations it is not in do not exist for it.
+// token's service. Conversations it is not in do not exist for it. The
+// engine looks a key shaped like a participant SID up as one, so the found
+// participant's identity must be the token's own.
 func (s *Service) member(ctx context.Context, tok auth.AccessToken, conversationSid string) (conversations.Participant, error) {
 	p, err := s.conv.Participant(ctx, tok.ChatServiceSid, conversationSid, tok.Identity)
-	if errs.KindOf(err) == errs.NotFound || err == nil && p.Identity == nil {
+	if errs.KindOf(err) == errs.NotFound || err == nil && (p.Identity == nil || *p.Identity != tok.Identity) {
 		return p, errs.NotFoundf("Conversation %s was not found", conversationSid)
 	}
 	return p, err
