@@ -656,3 +656,40 @@ func TestAnIdentityThatLooksLikeAParticipantSidReachesNoOneElsesConversation(t *
 		}
 	})
 }
+
+func TestAConnectionTheServerClosedEndsEvenIfTheClientKeepsTalking(t *testing.T) {
+	s := webtest.Start(t, dbtest.Open(t, db.SQLite))
+	f := newChatFixture(t, s)
+	ws, _, err := websocket.DefaultDialer.Dial(chatURL(s), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ws.Close() })
+	// The client never reads, so it never answers the server's close, and
+	// it sends faster than the server answers: frames wait in the server's
+	// queue when the protocol error closes the connection.
+	if err := ws.WriteJSON(map[string]any{"type": "auth", "token": f.token(t, "alice")}); err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		if err := ws.WriteJSON(map[string]any{"type": "ping"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"teleport"}`)); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		if err := ws.WriteJSON(map[string]any{"type": "ping"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := ws.WriteJSON(map[string]any{"type": "ping"}); err != nil {
+			return // the server hung up
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the server still reads a connection it closed for breaking the protocol, 5 s later")
+}
