@@ -30,6 +30,9 @@ const (
 	ChannelDelivery = "OD"
 	// Webchat deployments: Twilio keeps the equivalent in its console.
 	WebchatDeployment = "WD"
+	// Members of staff who sign in to the desktop (Flex keeps them in its
+	// console and the company's identity provider).
+	StaffUser = "SU"
 
 	Workspace     = "WS"
 	Worker        = "WK"
