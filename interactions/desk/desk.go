@@ -7,6 +7,7 @@ package desk
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"gorm.io/gorm"
@@ -16,6 +17,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/conversations"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/errs"
+	"github.com/switchboardhq/switchboard/internal/events"
 )
 
 // Agent is the signed-in agent a desk call acts for.
@@ -26,19 +28,43 @@ type Agent struct {
 	Name         string
 }
 
-// Service answers the agent desktop.
-type Service struct {
-	db   *db.DB
-	conv *conversations.Engine
-	tr   *taskrouter.Engine
-	ix   *interactions.Service
-	now  func() time.Time
+// Media stores an agent's attachments and links media for the browser.
+// *media.Service satisfies it.
+type Media interface {
+	Save(ctx context.Context, serviceSid, contentType, filename, author string, body io.Reader) (conversations.Media, error)
+	Delete(ctx context.Context, serviceSid, mediaSid string) error
+	SignedURL(mediaSid string, ttl time.Duration) string
 }
 
-// New returns the desk service.
+// Signaller passes ephemeral events (typing) to every node's subscribers;
+// *realtime.Hub satisfies it.
+type Signaller interface {
+	Signal(ctx context.Context, ev events.Event) error
+}
+
+// Service answers the agent desktop.
+type Service struct {
+	db     *db.DB
+	conv   *conversations.Engine
+	tr     *taskrouter.Engine
+	ix     *interactions.Service
+	media  Media
+	signal Signaller
+	now    func() time.Time
+}
+
+// New returns the desk service. Attachments and typing need SetMedia and
+// SetSignaller; without them the desk refuses uploads, shows media without
+// links and keeps typing to itself.
 func New(d *db.DB, conv *conversations.Engine, tr *taskrouter.Engine, ix *interactions.Service) *Service {
 	return &Service{db: d, conv: conv, tr: tr, ix: ix, now: func() time.Time { return time.Now().UTC() }}
 }
+
+// SetMedia gives the desk its media store. Call before serving.
+func (s *Service) SetMedia(m Media) { s.media = m }
+
+// SetSignaller gives the desk the hub that carries typing. Call before serving.
+func (s *Service) SetSignaller(sig Signaller) { s.signal = sig }
 
 func (s *Service) read(ctx context.Context) *gorm.DB { return s.db.Gorm.WithContext(ctx) }
 
