@@ -17,6 +17,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/chat"
 	"github.com/switchboardhq/switchboard/internal/errs"
 	"github.com/switchboardhq/switchboard/internal/realtime"
+	"github.com/switchboardhq/switchboard/internal/sid"
 )
 
 // The chat protocol's timings and limits (docs/chat-protocol.md).
@@ -308,6 +309,12 @@ func (cc *chatConn) handle(f clientFrame) error {
 		reply, err = sess.Ready(ctx)
 	case "subscribe":
 		if err = needConversation(f); err != nil {
+			break
+		}
+		if !sid.Is(f.ConversationSid, sid.Conversation) {
+			// Pushes go to the SID's subscribers: under a unique name the
+			// conversation would never be pushed.
+			err = errs.Invalidf("A subscribe frame's conversation_sid must be a conversation SID (CH…), not %q", f.ConversationSid)
 			break
 		}
 		if !sess.Subscribed(f.ConversationSid) && sess.Subscriptions() >= chatMaxSubscribed {

@@ -693,3 +693,22 @@ func TestAConnectionTheServerClosedEndsEvenIfTheClientKeepsTalking(t *testing.T)
 	}
 	t.Fatal("the server still reads a connection it closed for breaking the protocol, 5 s later")
 }
+
+func TestSubscribeTakesAConversationSidNotAUniqueName(t *testing.T) {
+	s := webtest.Start(t, dbtest.Open(t, db.SQLite))
+	f := newChatFixture(t, s)
+	unique := "worker:WK00000000000000000000000000000001" // a name that is also another topic of the hub
+	if _, err := s.Twilio.ConversationsV1.UpdateConversation(f.conversation, (&conv.UpdateConversationParams{}).SetUniqueName(unique)); err != nil {
+		t.Fatal(err)
+	}
+	c := connectChat(t, s, f.token(t, "alice"))
+	// Followed under its unique name, the conversation would never be
+	// pushed: pushes go to the SID's subscribers.
+	c.send(map[string]any{"type": "subscribe", "id": "s", "conversation_sid": unique})
+	if e := c.await("error", nil); e["code"] != 20001.0 || e["id"] != "s" {
+		t.Fatalf("error %v, want 20001", e)
+	}
+	if st := s.Hub.Stats(); st.Topics != 0 {
+		t.Fatalf("the hub follows %d topics for the refused subscribe", st.Topics)
+	}
+}
