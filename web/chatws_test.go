@@ -712,3 +712,27 @@ func TestSubscribeTakesAConversationSidNotAUniqueName(t *testing.T) {
 		t.Fatalf("the hub follows %d topics for the refused subscribe", st.Topics)
 	}
 }
+
+func TestTypingStopsArePassedOnOnlyAfterAStart(t *testing.T) {
+	s := webtest.Start(t, dbtest.Open(t, db.SQLite))
+	f := newChatFixture(t, s)
+	anna := connectChat(t, s, f.token(t, "anna"))
+	anna.send(map[string]any{"type": "subscribe", "conversation_sid": f.conversation})
+	anna.await("history", nil)
+	alice := connectChat(t, s, f.token(t, "alice"))
+	alice.send(map[string]any{"type": "subscribe", "conversation_sid": f.conversation})
+	alice.await("history", nil)
+	// Stops, and starts between stops, must not get round the limit on
+	// starts: each would be a notification to every node.
+	for range 10 {
+		alice.send(map[string]any{"type": "typing", "conversation_sid": f.conversation, "typing": false})
+		alice.send(map[string]any{"type": "typing", "conversation_sid": f.conversation, "typing": true})
+	}
+	alice.send(map[string]any{"type": "typing", "conversation_sid": f.conversation, "typing": false})
+	alice.send(map[string]any{"type": "ping", "id": "p"})
+	alice.await("pong", nil)
+	time.Sleep(200 * time.Millisecond) // the signals reach anna
+	if got := anna.take("typing"); len(got) != 2 || got[0]["typing"] != true || got[1]["typing"] != false {
+		t.Fatalf("anna was told of typing %d times, want one start and one stop", len(got))
+	}
+}

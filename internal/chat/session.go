@@ -21,11 +21,18 @@ type Frame map[string]any
 // a slow listener) is filled from the database. A Session is used by one
 // goroutine.
 type Session struct {
-	s          *Service
-	base       string
-	tok        auth.AccessToken
-	subs       map[string]*subscription
-	lastTyping map[string]time.Time
+	s      *Service
+	base   string
+	tok    auth.AccessToken
+	subs   map[string]*subscription
+	typing map[string]typingState // per conversation typed in
+}
+
+// typingState is what a session last passed on of its typing in a
+// conversation.
+type typingState struct {
+	started time.Time // the last start passed on
+	on      bool      // a start was passed on and no stop since
 }
 
 type subscription struct {
@@ -37,7 +44,7 @@ type subscription struct {
 // NewSession starts a session for a verified token. base prefixes the media
 // links it sends ("" keeps them relative to the server).
 func (s *Service) NewSession(tok auth.AccessToken, base string) *Session {
-	return &Session{s: s, base: base, tok: tok, subs: map[string]*subscription{}, lastTyping: map[string]time.Time{}}
+	return &Session{s: s, base: base, tok: tok, subs: map[string]*subscription{}, typing: map[string]typingState{}}
 }
 
 // Token is the session's current token.
@@ -227,20 +234,24 @@ func (ss *Session) Read(ctx context.Context, conversationSid string, index int64
 
 // Typing tells the conversation's other subscribers that the identity
 // started or stopped typing. Starts closer together than typingEvery are
-// not passed on: clients repeat them while the user types.
+// not passed on (clients repeat them while the user types), nor is a stop
+// without a start before it, so that stops between starts do not get round
+// the limit: each signal is a notification to every node.
 func (ss *Session) Typing(ctx context.Context, conversationSid string, typing bool) error {
 	sub, err := ss.subscription(conversationSid)
 	if err != nil {
 		return err
 	}
 	now := time.Now()
-	if typing && now.Sub(ss.lastTyping[conversationSid]) < typingEvery {
+	st := ss.typing[conversationSid]
+	if typing && now.Sub(st.started) < typingEvery || !typing && !st.on {
 		return nil
 	}
-	ss.lastTyping[conversationSid] = now
-	if !typing {
-		delete(ss.lastTyping, conversationSid)
+	if typing {
+		st.started = now
 	}
+	st.on = typing
+	ss.typing[conversationSid] = st
 	t := events.TypingStarted
 	if !typing {
 		t = events.TypingEnded
