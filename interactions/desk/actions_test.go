@@ -216,12 +216,17 @@ func TestAColdTransferHandsTheConversationToTheColleagueWithItsNote(t *testing.T
 		anna := r.agent("Anna", "Available")
 		conv, annaTask := r.working(anna, "+15551230001")
 		ben := r.agent("Ben", "Available")
-		r.agent("Olga", "Offline")
+		olga := r.agent("Olga", "Offline")
+		// Staff provisioning names workers by identity and puts the person's
+		// name in full_name: people see that.
+		_, err := r.tr.UpdateWorker(r.ctx, r.ws.Sid, olga.WorkerSid, taskrouter.WorkerParams{
+			Attributes: strp(`{"identity":"olga","full_name":"Olga K."}`)})
+		r.must(err)
 
 		choices, err := r.desk.TransferChoices(r.ctx, anna, conv)
 		r.must(err)
 		if len(choices.Agents) != 2 || choices.Agents[0].Name != "Ben" || !choices.Agents[0].CanTake ||
-			choices.Agents[0].Free != 2 || choices.Agents[1].Name != "Olga" || choices.Agents[1].CanTake ||
+			choices.Agents[0].Free != 2 || choices.Agents[1].Name != "Olga K." || choices.Agents[1].CanTake ||
 			choices.Agents[1].Activity != "Offline" {
 			t.Fatalf("agents offered = %+v, want Ben who can take it, then Olga who is offline; never Anna", choices.Agents)
 		}

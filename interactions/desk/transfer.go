@@ -3,6 +3,7 @@ package desk
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -133,7 +134,7 @@ func (s *Service) transferAgents(ctx context.Context, workspaceSid, self, taskCh
 
 // transferAgent describes one worker's room for the task's channel.
 func (s *Service) transferAgent(ctx context.Context, wk taskrouter.Worker, activity, taskChannelSid string) (TransferAgent, error) {
-	ag := TransferAgent{WorkerSid: wk.Sid, Name: wk.FriendlyName, Activity: activity, Available: wk.Available}
+	ag := TransferAgent{WorkerSid: wk.Sid, Name: displayName(wk), Activity: activity, Available: wk.Available}
 	wc, err := s.tr.WorkerChannel(ctx, wk.WorkspaceSid, wk.Sid, taskChannelSid)
 	switch {
 	case errs.KindOf(err) == errs.NotFound:
@@ -200,12 +201,25 @@ func (s *Service) pendingTransfer(ctx context.Context, w work) (*PendingTransfer
 func (s *Service) targetName(ctx context.Context, workspaceSid, target string) string {
 	if sid.Is(target, sid.Worker) {
 		if wk, err := s.tr.Worker(ctx, workspaceSid, target); err == nil {
-			return wk.FriendlyName
+			return displayName(wk)
 		}
 	} else if q, err := s.tr.TaskQueue(ctx, workspaceSid, target); err == nil {
 		return q.FriendlyName
 	}
 	return target
+}
+
+// displayName names a worker for people: the full_name attribute Flex and
+// staff provisioning set, else its friendly name (an identity, often).
+func displayName(wk taskrouter.Worker) string {
+	var attrs struct {
+		FullName string `json:"full_name"`
+	}
+	_ = json.Unmarshal([]byte(wk.Attributes), &attrs) // any JSON object; only this field is read
+	if attrs.FullName != "" {
+		return attrs.FullName
+	}
+	return wk.FriendlyName
 }
 
 // Transfer hands a conversation the agent is working to a colleague who can
