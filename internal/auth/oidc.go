@@ -250,6 +250,9 @@ func (s *SSO) Finish(ctx context.Context, cookie, state, code string) (p Profile
 		if errors.As(err, &expired) {
 			return p, "", "", refused("The identity provider's ID token had already expired. Check this server's clock, then sign in again.")
 		}
+		if strings.Contains(err.Error(), "expected audience") {
+			return p, "", "", refused("The ID token was issued for another application, not this one (client ID %s). Check --oidc-client-id.", s.cfg.ClientID)
+		}
 		return p, "", "", refused("The identity provider's ID token was not accepted (%s).", strings.TrimPrefix(err.Error(), "oidc: "))
 	}
 	if idt.Nonce != f.Nonce {
