@@ -44,11 +44,18 @@ type ChatLimiter interface {
 	AllowMessage(identity string) bool
 }
 
+// guestMedia applies a channel's attachment rules to what a chat identity
+// sends (webchat guests may attach one file).
+type guestMedia interface {
+	CheckMessageMedia(ctx context.Context, identity, serviceSid string, mediaSids []string) error
+}
+
 // chatSocket serves the chat protocol on /v1/chat/ws.
 type chatSocket struct {
 	chat      *chat.Service
 	hub       *realtime.Hub
 	limits    ChatLimiter
+	media     guestMedia // nil: no rules beyond the engine's
 	log       *slog.Logger
 	publicURL string
 	done      <-chan struct{}
@@ -345,6 +352,12 @@ func (cc *chatConn) handle(f clientFrame) error {
 		if cc.cs.limits != nil && !cc.cs.limits.AllowMessage(sess.Token().Identity) {
 			err = errs.E(errs.RateLimited, errs.CodeRateLimit, "Too many messages: at most 5 per second")
 			break
+		}
+		if cc.cs.media != nil {
+			tok := sess.Token()
+			if err = cc.cs.media.CheckMessageMedia(ctx, tok.Identity, tok.ChatServiceSid, f.MediaSids); err != nil {
+				break
+			}
 		}
 		reply, err = sess.Send(ctx, f.ConversationSid, f.Body, f.MediaSids, f.Attributes)
 	case "typing":

@@ -736,3 +736,29 @@ func TestTypingStopsArePassedOnOnlyAfterAStart(t *testing.T) {
 		t.Fatalf("anna was told of typing %d times, want one start and one stop", len(got))
 	}
 }
+
+func TestAWebchatGuestAttachesOneFilePerMessage(t *testing.T) {
+	s := webtest.Start(t, dbtest.Open(t, db.SQLite))
+	f := newWebchat(t, s)
+	sess := f.session(t)
+	upload := func(name string) string {
+		t.Helper()
+		res, raw := bearer(t, s, "POST", "/webchat/v1/media?filename="+name, sess.Token, []byte("%PDF-1.4 x"), map[string]string{"Content-Type": "application/pdf"})
+		var m struct{ Sid string }
+		if res.StatusCode != http.StatusCreated || json.Unmarshal(raw, &m) != nil {
+			t.Fatalf("upload answered %d %s", res.StatusCode, raw)
+		}
+		return m.Sid
+	}
+	a, b := upload("a.pdf"), upload("b.pdf")
+	c := connectChat(t, s, sess.Token)
+	c.send(map[string]any{"type": "send", "id": "two", "conversation_sid": sess.ConversationSid, "media_sids": []string{a, b}})
+	if e := c.await("error", nil); e["code"] != 21623.0 || e["id"] != "two" {
+		t.Fatalf("error %v, want 21623 for two attachments", e)
+	}
+	c.send(map[string]any{"type": "send", "id": "one", "conversation_sid": sess.ConversationSid, "media_sids": []string{a}})
+	ack := c.await("ack", func(f map[string]any) bool { return f["id"] == "one" })
+	if media := ack["message"].(map[string]any)["media"].([]any); len(media) != 1 {
+		t.Fatalf("the message carries %d media, want 1", len(media))
+	}
+}

@@ -81,3 +81,19 @@ func (c *capped) Read(p []byte) (int, error) {
 	c.left -= int64(n)
 	return n, err
 }
+
+// CheckMessageMedia applies MediaLimits' file count to a message a chat
+// client sends: guests may attach one file (each upload was checked for type
+// and size already); other identities are not webchat's to limit.
+func (s *Service) CheckMessageMedia(ctx context.Context, identity, serviceSid string, mediaSids []string) error {
+	if len(mediaSids) <= 1 {
+		return nil
+	}
+	if _, err := s.Session(ctx, identity, serviceSid); errs.KindOf(err) == errs.NotFound {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	l := MediaLimits()
+	return errs.E(errs.Invalid, media.CodeTooManyFiles, "A webchat message can carry at most %d attachment, not %d", l.MaxFiles, len(mediaSids))
+}
