@@ -384,3 +384,6 @@ func (l *Live) replace(ctx context.Context, u *Update, ms []conversations.Messag
 	u.Replace = append(u.Replace, views...)
 	return nil
 }
+
+// Follows reports whether the page needs a conversation's events.
+func (l *Live) Follows(conversationSid string) bool { return l.follow[conversationSid] }
