@@ -29,6 +29,9 @@ const (
 	chatWriteWait     = 10 * time.Second
 	chatExpiryWarning = time.Minute
 	chatMaxSubscribed = chat.MaxConversations
+	// chatSocketsPerIdentity bounds one identity's open sockets (tabs,
+	// devices), so a token cannot hold unbounded server memory.
+	chatSocketsPerIdentity = 20
 )
 
 // Closing codes of the chat protocol.
@@ -36,6 +39,7 @@ const (
 	closeProtocol  = 4400
 	closeToken     = 4401
 	closeTooSlow   = 4408
+	closeTooMany   = 4429
 	closeGoingAway = websocket.CloseGoingAway
 )
 
@@ -59,6 +63,32 @@ type chatSocket struct {
 	log       *slog.Logger
 	publicURL string
 	done      <-chan struct{}
+
+	mu   sync.Mutex
+	open map[string]int // open sockets per identity
+}
+
+// admit counts a socket for an identity, refusing one past
+// chatSocketsPerIdentity; release gives the place back.
+func (cs *chatSocket) admit(identity string) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.open[identity] >= chatSocketsPerIdentity {
+		return false
+	}
+	if cs.open == nil {
+		cs.open = map[string]int{}
+	}
+	cs.open[identity]++
+	return true
+}
+
+func (cs *chatSocket) release(identity string) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.open[identity]--; cs.open[identity] <= 0 {
+		delete(cs.open, identity)
+	}
 }
 
 // Locals set by the upgrade check for the socket handler.
@@ -154,6 +184,11 @@ func (cs *chatSocket) serve(ws *fiberws.Conn) {
 			return
 		}
 	}
+	if !cs.admit(tok.Identity) {
+		_ = cc.close(closeTooMany, "too many connections for this identity")
+		return
+	}
+	defer cs.release(tok.Identity)
 	base, _ := ws.Locals(keyChatBase).(string)
 	cc.sess = cs.chat.NewSession(tok, base)
 	cc.hub = cs.hub.Connect()

@@ -762,3 +762,41 @@ func TestAWebchatGuestAttachesOneFilePerMessage(t *testing.T) {
 		t.Fatalf("the message carries %d media, want 1", len(media))
 	}
 }
+
+func TestOneIdentityHoldsAtMostTwentySockets(t *testing.T) {
+	s := webtest.Start(t, dbtest.Open(t, db.SQLite))
+	f := newChatFixture(t, s)
+	token := f.token(t, "alice")
+	var open []*chatClient
+	for range 20 {
+		open = append(open, connectChat(t, s, token))
+	}
+	extra := dialChat(t, s, nil)
+	extra.send(map[string]any{"type": "auth", "token": token})
+	if code := extra.awaitClose(); code != 4429 {
+		t.Fatalf("the 21st socket closed with %d, want 4429", code)
+	}
+	_ = open[0].ws.Close()
+	<-open[0].closed
+	waitUntil(t, func() bool {
+		c := dialChat(t, s, nil)
+		c.send(map[string]any{"type": "auth", "token": token})
+		select {
+		case <-c.closed:
+			return false // the server had not seen the first close yet
+		case <-time.After(200 * time.Millisecond):
+		}
+		return len(c.take("ready")) == 1
+	})
+}
+
+// waitUntil polls cond for up to 10 s.
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("the condition never held")
+}
