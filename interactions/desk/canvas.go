@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -299,7 +300,37 @@ func (s *Service) newThreadView(ctx context.Context, a Agent, c conversations.Co
 		}
 	}
 	tv.chat = customers == 0
+	var plain []string
+	for key, name := range tv.names {
+		if name == key {
+			plain = append(plain, key)
+		}
+	}
+	users, err := s.userNames(ctx, c.ServiceSid, plain)
+	if err != nil {
+		return tv, err
+	}
+	maps.Copy(tv.names, users)
 	return tv, nil
+}
+
+// userNames are the friendly names of the conversations users among
+// identities (staff are users named as they signed in), for participants
+// that carry no name of their own.
+func (s *Service) userNames(ctx context.Context, serviceSid string, identities []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(identities) == 0 {
+		return out, nil
+	}
+	var us []conversations.User
+	if err := s.read(ctx).Where("service_sid = ? AND identity IN ? AND friendly_name <> ''", serviceSid, identities).
+		Find(&us).Error; err != nil {
+		return nil, errs.Wrap(err, "desk user names")
+	}
+	for _, u := range us {
+		out[u.Identity] = u.FriendlyName
+	}
+	return out, nil
 }
 
 // participantName is a participant's key (identity or address) and display
@@ -461,10 +492,18 @@ func (s *Service) events(ctx context.Context, c conversations.Conversation) ([]a
 	if err := s.read(ctx).Where("channel_sid IN (?)", chans).Order("date_created").Limit(maxEvents).Find(&xs).Error; err != nil {
 		return nil, errs.Wrap(err, "desk transfers")
 	}
+	var identities []string
+	for _, ip := range ips {
+		identities = append(identities, mediaProps(ip.MediaProperties).Identity)
+	}
+	users, err := s.userNames(ctx, c.ServiceSid, identities)
+	if err != nil {
+		return nil, err
+	}
 	byUT := map[string]string{}
 	var evs []Event
 	for _, ip := range ips {
-		name := participantLabel(ip)
+		name := participantLabel(ip, users)
 		byUT[ip.Sid] = name
 		evs = append(evs, Event{ID: joinedID(ip.Sid), Text: name + " joined", Time: ip.DateCreated})
 		if ip.Status != interactions.ParticipantActive {
@@ -511,10 +550,13 @@ func (s *Service) anchor(ctx context.Context, conversationSid string, t time.Tim
 func joinedID(ut string) string { return "e-" + ut + "-joined" }
 func leftID(ut string) string   { return "e-" + ut + "-left" }
 
-// participantLabel names an agent or supervisor in system lines.
-func participantLabel(ip interactions.Participant) string {
+// participantLabel names an agent or supervisor in system lines: their
+// user's name, else the name or identity the interactions layer recorded.
+func participantLabel(ip interactions.Participant, users map[string]string) string {
 	p := mediaProps(ip.MediaProperties)
 	switch {
+	case users[p.Identity] != "":
+		return users[p.Identity]
 	case p.Name != "":
 		return p.Name
 	case p.Identity != "":
@@ -553,7 +595,19 @@ func (s *Service) participantEvent(ctx context.Context, participantSid string, j
 	if res.Error != nil || res.RowsAffected == 0 {
 		return Event{}, false, errs.Wrap(res.Error, "desk participant event")
 	}
-	name := participantLabel(ip)
+	var ch interactions.Channel
+	var c conversations.Conversation
+	if err := s.read(ctx).Where("sid = ?", ip.ChannelSid).Limit(1).Find(&ch).Error; err != nil {
+		return Event{}, false, errs.Wrap(err, "desk participant channel")
+	}
+	if err := s.read(ctx).Select("sid", "service_sid").Where("sid = ?", ch.MediaChannelSid).Limit(1).Find(&c).Error; err != nil {
+		return Event{}, false, errs.Wrap(err, "desk participant conversation")
+	}
+	users, err := s.userNames(ctx, c.ServiceSid, []string{mediaProps(ip.MediaProperties).Identity})
+	if err != nil {
+		return Event{}, false, err
+	}
+	name := participantLabel(ip, users)
 	if joined {
 		return Event{ID: joinedID(ip.Sid), Text: name + " joined", Time: ip.DateCreated}, true, nil
 	}

@@ -651,3 +651,29 @@ func TestALiveDesktopHearsItsOffersAndItsAgentLeaving(t *testing.T) {
 		wantKind(t, "a reply after leaving", f.desk.Send(f.ctx, ana, c, "still here?", nil), errs.Conflict)
 	})
 }
+
+func TestStaffAreNamedByTheirUserWhenTheirWorkerCarriesOnlyTheirIdentity(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newDeskFixture(t, d)
+		// As staff provisioning makes them: the worker is named after the identity.
+		ana := f.agent("ana@example.com", "ana@example.com", "Available")
+		_, err := f.conv.CreateUser(f.ctx, f.service, conversations.UserParams{Identity: ptr("ana@example.com"), FriendlyName: ptr("Ana Lima")})
+		f.must(err)
+		c := f.chatCustomer("guest-1", "Ada")
+		f.held(ana, c, "guest-1")
+		f.must(f.desk.Send(f.ctx, ana, c, "Hi!", nil))
+		cv, err := f.desk.Canvas(f.ctx, ana, c)
+		f.must(err)
+		var lines []string
+		for _, it := range cv.Thread.Items {
+			if it.Message != nil {
+				lines = append(lines, it.Message.Author+": "+it.Message.Body)
+			} else {
+				lines = append(lines, "· "+it.Event.Text)
+			}
+		}
+		if want := []string{"Ada: Hello?", "· Ana Lima joined", "Ana Lima: Hi!"}; !slices.Equal(lines, want) {
+			t.Fatalf("thread %q, want %q", lines, want)
+		}
+	})
+}

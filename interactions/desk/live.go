@@ -339,7 +339,16 @@ func (l *Live) openEvent(ctx context.Context, ev events.Event, u *Update) error 
 		if res.Error != nil || res.RowsAffected == 0 {
 			return errs.Wrap(res.Error, "typing participant")
 		}
-		_, name := participantName(p)
+		key, name := participantName(p)
+		if name == key && p.Identity != nil {
+			users, err := l.s.userNames(ctx, o.c.ServiceSid, []string{key})
+			if err != nil {
+				return err
+			}
+			if users[key] != "" {
+				name = users[key]
+			}
+		}
 		u.Typing = &Typing{Name: name, On: ev.Type == events.TypingStarted}
 	case events.ConversationStateUpdated, events.ConversationUpdated:
 		return l.refreshChrome(ctx, u)

@@ -48,16 +48,44 @@
   // it sends what the page missed.
   const hello = () => send({ type: "hello", conversation: openSid(), after: lastIndex() });
 
+  // htmx-ext-ws reconnects by itself after an abnormal closure (1006) and
+  // after the server's 1011, 1012 and 1013. Any other close of the live
+  // socket (a proxy's 1000 or 1001, a close from the page) is a drop too:
+  // the page reconnects with the same backoff, at once when the network
+  // comes back. Leaving the page is not a drop.
+  const htmxRetries = [1006, 1011, 1012, 1013];
+  let current = null; // the WebSocket htmx opened last
+  let wrapper = null; // htmx-ext-ws's socket wrapper, stable across reconnects
+  let retries = 0;
+  let retryTimer = 0;
+  let leaving = false;
+  window.addEventListener("pagehide", () => (leaving = true));
+  const reconnect = () => {
+    clearTimeout(retryTimer);
+    retryTimer = 0;
+    wrapper?.reconnect();
+  };
+  window.addEventListener("online", () => {
+    if (retryTimer) reconnect();
+  });
+
   desk.addEventListener("htmx:wsOpen", (e) => {
-    socket = e.detail.socketWrapper;
+    current = e.detail.event.target;
+    socket = wrapper = e.detail.socketWrapper;
+    retries = 0;
     document.getElementById("connection").hidden = true;
     desk.dataset.socket = "open";
     hello();
   });
-  desk.addEventListener("htmx:wsClose", () => {
+  desk.addEventListener("htmx:wsClose", (e) => {
+    const ev = e.detail.event;
+    if (ev.target !== current) return; // a socket replaced already
     socket = null;
     desk.dataset.socket = "closed";
     document.getElementById("connection").hidden = false;
+    if (!leaving && !htmxRetries.includes(ev.code)) {
+      retryTimer = setTimeout(reconnect, htmx.config.wsReconnectDelay(retries++));
+    }
   });
   desk.addEventListener("htmx:wsAfterMessage", () => settle());
 
@@ -416,6 +444,10 @@
 
   // settle arranges the page after any swap.
   const settle = (scroll = true) => {
+    const sid = openSid();
+    document.querySelectorAll("#tasks .card[data-conversation]").forEach((c) => {
+      c.classList.toggle("open", sid !== "" && c.dataset.conversation === sid);
+    });
     const thread = threadEl();
     if (thread) regroup(thread);
     if (scroll && pinned) toBottom();

@@ -1,0 +1,265 @@
+package web_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	conv "github.com/twilio/twilio-go/rest/conversations/v1"
+
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/db/dbtest"
+	"github.com/switchboardhq/switchboard/web/webtest"
+)
+
+// deskTab is an agent's desktop in a browser tab.
+type deskTab struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+// recordSockets keeps every WebSocket the page opens in window.testSockets.
+const recordSockets = `(() => {
+	const Native = window.WebSocket;
+	window.testSockets = [];
+	window.WebSocket = class extends Native {
+		constructor(...args) { super(...args); window.testSockets.push(this); }
+	};
+})()`
+
+// openDesk signs the agent's browser in (their session cookie, as a real
+// sign-in would have set it), lets the page notify, and opens the desktop.
+func openDesk(t *testing.T, browserCtx context.Context, s *webtest.Server, a deskAgent) deskTab {
+	t.Helper()
+	tab, cancel := chromedp.NewContext(browserCtx)
+	t.Cleanup(cancel)
+	d := deskTab{t: t, ctx: tab}
+	httpOnly := true
+	d.do("signing the tab in",
+		chromedp.EmulateViewport(1280, 820),
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			// Headless tabs are never focused; the desktop reads only what is looked at.
+			if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+				return err
+			}
+			if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+				return err
+			}
+			if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: a.cookie.Name, Value: a.cookie.Value,
+				URL: s.URL, HTTPOnly: &httpOnly, SameSite: network.CookieSameSiteLax}); err != nil {
+				return err
+			}
+			// The test's handle on the page's sockets, to drop one.
+			if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+				Source: recordSockets}); err != nil {
+				return err
+			}
+			_, err := chromedp.CallBrowser(ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+				Permission: &cdpbrowser.PermissionDescriptor{Name: "notifications"}, Setting: cdpbrowser.PermissionSettingGranted, Origin: s.URL})
+			return err
+		}),
+		chromedp.Navigate(s.URL+"/desktop"),
+		until(`document.getElementById("desk")?.dataset.socket === "open"`))
+	return d
+}
+
+func (d deskTab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	d.t.Helper()
+	if err := chromedp.Do(d.ctx, actions...); err != nil {
+		html, _ := chromedp.Run(d.ctx, chromedp.OuterHTML(chromedp.CSS("#desk")))
+		d.t.Fatalf("%s: %v\npage: %s", what, err, html)
+	}
+}
+
+// wait polls a condition on the page, for up to 20 s.
+func (d deskTab) wait(what, js string) {
+	d.t.Helper()
+	d.do(what, func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.Poll[bool](js, chromedp.WithPollingTimeout(20*time.Second))(ctx, t)
+		return chromedp.Void{}, err
+	})
+}
+
+func (d deskTab) eval(what, js string) {
+	d.t.Helper()
+	d.do(what, chromedp.Evaluate[chromedp.Void](js))
+}
+
+// screenshot saves the tab as docs/screenshots/desktop-<name>.png when
+// UPDATE_SCREENSHOTS=1.
+func (d deskTab) screenshot(name string) {
+	d.t.Helper()
+	if os.Getenv("UPDATE_SCREENSHOTS") != "1" {
+		return
+	}
+	time.Sleep(300 * time.Millisecond) // let scrolling and images settle: this is a picture, not an assertion
+	png, err := chromedp.Run(d.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	dir := filepath.Join("..", "docs", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		d.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "desktop-"+name+".png"), png, 0o644); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+// altKey presses Alt with a letter, as the shortcuts want it.
+func altKey(letter string) chromedp.Action[chromedp.Void] {
+	return chromedp.KeyEvent(letter, chromedp.KeyModifiers(chromedp.ModifierAlt))
+}
+
+// routeInBackground runs due jobs and routing every 100 ms until the test
+// ends, as the server's own loops would.
+func routeInBackground(t *testing.T, s *webtest.Server, workspaceSid string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if _, err := s.Jobs.RunDue(ctx); err != nil && ctx.Err() == nil {
+					t.Logf("jobs: %v", err)
+				}
+				if _, err := s.Router.RouteWorkspace(ctx, workspaceSid); err != nil && ctx.Err() == nil {
+					t.Logf("routing: %v", err)
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// threadTexts is the open canvas's bubbles with exactly this text.
+func threadTexts(text string) string {
+	return `[...document.querySelectorAll("#canvas .msg .text")].filter(p => p.textContent === ` + jsString(text) + `)`
+}
+
+func TestBrowserAgentTakesAnOfferRepliesAndLosesNothingAcrossADrop(t *testing.T) {
+	ctx := browser(t)
+	first := true
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		shots := first // one set of screenshots is enough
+		first = false
+		s := webtest.Start(t, d)
+		ana := signInAgent(t, s, "ana@example.com", "Ana")
+		routeInBackground(t, s, ana.staff.WorkspaceSid)
+		tab := openDesk(t, ctx, s, ana)
+
+		tab.do("turning on the ring and notifications", chromedp.Click(chromedp.CSS("#alerts")))
+		tab.wait("alerts on", `document.getElementById("alerts").classList.contains("on") && Notification.permission === "granted"`)
+		tab.eval("going Available", `(() => {
+			const s = document.querySelector("[data-testid=activity]");
+			s.value = [...s.options].find(o => o.textContent.includes("Available")).value;
+			s.dispatchEvent(new Event("change", {bubbles: true}));
+		})()`)
+		tab.wait("the header says available", `document.querySelector("#desk-header .presence.available") !== null`)
+
+		// A customer on webchat writes: the offer rings, notifies and counts down.
+		cv, err := s.Twilio.ConversationsV1.CreateConversation(&conv.CreateConversationParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := chatFixture{s: s, service: *cv.ChatServiceSid, conversation: *cv.Sid}
+		f.join(t, f.conversation, "guest-ada", `{"friendlyName":"Ada"}`)
+		customer := connectChat(t, s, f.token(t, "guest-ada"))
+		customer.send(map[string]any{"type": "subscribe", "conversation_sid": f.conversation})
+		customer.await("history", nil)
+		customer.send(map[string]any{"type": "send", "conversation_sid": f.conversation, "body": "Hi, my parcel is late", "id": "m1"})
+		customer.await("ack", nil)
+
+		offer := `document.querySelector("#tasks .offer")`
+		tab.wait("the offer rings and notifies", offer+` && `+offer+`.dataset.rang === "true" && `+offer+`.dataset.notified === "true"
+			&& `+offer+`.querySelector(".customer").textContent === "Ada"
+			&& `+offer+`.querySelector(".preview").textContent === "Hi, my parcel is late"`)
+		tab.wait("the countdown runs", `/^[0-9]+:[0-5][0-9]$/.test(`+offer+`.querySelector("[data-testid=countdown]").textContent)
+			&& `+offer+`.querySelector("[data-testid=countdown]").textContent !== "0:00"`)
+		if shots {
+			tab.screenshot("offer")
+		}
+
+		// Alt+A accepts: the canvas opens on the customer's message, and the agent joined.
+		tab.do("accepting with Alt+A", altKey("a"))
+		tab.wait("the thread shows the customer", threadTexts("Hi, my parcel is late")+`.length === 1
+			&& document.querySelector("#canvas .customer").textContent === "Ada"
+			&& [...document.querySelectorAll("#canvas .sys")].some(li => li.textContent === "Ana joined")
+			&& document.querySelector("#tasks [data-testid=task].open") !== null`)
+		customer.await("participant_joined", nil)
+
+		// Typing both ways.
+		customer.send(map[string]any{"type": "typing", "conversation_sid": f.conversation, "typing": true})
+		tab.wait("the customer's typing", `document.querySelector("#canvas .typing").textContent.trim() === "Ada is typing…"`)
+		composer := `#canvas .composer textarea`
+		tab.do("typing a reply", chromedp.Click(chromedp.CSS(composer)), chromedp.SendKeys(chromedp.CSS(composer), "Sorry to hear that,"),
+			enter(chromedp.ModifierShift), chromedp.SendKeys(chromedp.CSS(composer), "let me check."))
+		customer.await("typing", func(fr map[string]any) bool { return fr["typing"] == true })
+		tab.wait("Shift+Enter made a new line", `document.querySelector("`+composer+`").value === "Sorry to hear that,\nlet me check."`)
+		tab.do("sending with Enter", enter())
+		reply := "Sorry to hear that,\nlet me check."
+		got := customer.await("message_added", func(fr map[string]any) bool {
+			return fr["message"].(map[string]any)["body"] == reply
+		})["message"].(map[string]any)
+		if got["author"] != ana.staff.Identity {
+			t.Fatalf("the reply reached the customer as %v, want %s", got["author"], ana.staff.Identity)
+		}
+		tab.wait("the reply shows, and the composer is empty", threadTexts(reply)+`.length === 1
+			&& `+threadTexts(reply)+`[0].closest(".msg").classList.contains("mine")
+			&& `+threadTexts(reply)+`[0].closest(".msg").querySelector(".who").textContent === "Ana"
+			&& document.querySelector("`+composer+`").value === ""`)
+
+		// The customer reads it: the tick turns read.
+		customer.send(map[string]any{"type": "read", "conversation_sid": f.conversation, "index": int(got["index"].(float64))})
+		tab.wait("read ticks", threadTexts(reply)+`[0].closest(".msg").querySelector(".ticks.read") !== null`)
+		if shots {
+			tab.screenshot("canvas")
+		}
+
+		// The connection drops mid-conversation (the network goes, and the
+		// socket with it); what the customer writes meanwhile arrives once
+		// the page is back, once each, in order.
+		tab.do("going offline", offline(true))
+		tab.eval("dropping the socket", `window.testSockets.at(-1).close(4000, "dropped by the test")`)
+		tab.wait("the page says it is reconnecting", `!document.getElementById("connection").hidden`)
+		for _, text := range []string{"Are you there?", "Order 42 <b>please</b>"} {
+			customer.send(map[string]any{"type": "send", "conversation_sid": f.conversation, "body": text})
+			customer.await("ack", nil)
+		}
+		time.Sleep(300 * time.Millisecond)
+		away, err := chromedp.Run(tab.ctx, chromedp.Evaluate[bool](`document.getElementById("desk").dataset.socket === "closed"
+			&& `+threadTexts("Are you there?")+`.length === 0`))
+		if err != nil || !away {
+			t.Fatalf("the page was not cut off while the customer wrote (%v)", err)
+		}
+		tab.do("coming back online", offline(false))
+		tab.wait("both missed messages, once each", `document.getElementById("connection").hidden
+			&& `+threadTexts("Are you there?")+`.length === 1 && `+threadTexts("Order 42 <b>please</b>")+`.length === 1`)
+		indexes, err := chromedp.Run(tab.ctx, chromedp.Evaluate[[]int](
+			`[...document.querySelectorAll("#canvas .msg")].map(li => Number(li.dataset.index))`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, idx := range indexes {
+			if idx != i {
+				t.Fatalf("the thread's indexes after the drop are %v, want 0..%d in order", indexes, len(indexes)-1)
+			}
+		}
+		if len(indexes) != 4 {
+			t.Fatalf("the thread has %d messages, want 4: %v", len(indexes), indexes)
+		}
+		tab.wait("the card counts nothing unread while the agent looks", `document.querySelector("#tasks [data-testid=task] [data-testid=unread]") === null`)
+	})
+}
