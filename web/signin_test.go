@@ -10,11 +10,16 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
 	"github.com/gofiber/fiber/v2"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
@@ -728,6 +733,150 @@ func TestAWebSocketUpgradeFromAnotherOriginIsRefused(t *testing.T) {
 		}
 		if resp, _ := call(t, app, "GET", "http://example.com/ws", nil, "", upgrade("http://example.com")); resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("upgrade without a session: %d; want 401", resp.StatusCode)
+		}
+	})
+}
+
+// pollDespiteCSP lets until's predicates run on the sign-in pages, whose
+// policy forbids scripts: chromedp.Poll builds them with new Function.
+func pollDespiteCSP(ctx context.Context, t *testing.T) {
+	t.Helper()
+	if _, err := chromedp.Call(ctx, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// untilAfterNavigation is until for a condition on the page a click or a
+// form submission navigates to: a poll that the navigation cuts short
+// (its page is gone) starts again on the new page.
+func untilAfterNavigation(js string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			_, err := until(js)(ctx, t)
+			if err == nil || time.Now().After(deadline) || !strings.Contains(err.Error(), "-32000") {
+				return chromedp.Void{}, err
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+// sessionCookieIn returns the browser's session cookie for the server.
+func sessionCookieIn(ctx context.Context, t *testing.T, base string) *network.Cookie {
+	t.Helper()
+	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{base + "/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Cookies {
+		if c.Name == web.SessionCookie {
+			return c
+		}
+	}
+	return nil
+}
+
+// signinScreenshot saves the tab as docs/screenshots/desktop-<name>.png
+// when UPDATE_SCREENSHOTS=1.
+func signinScreenshot(ctx context.Context, t *testing.T, name string) {
+	t.Helper()
+	if os.Getenv("UPDATE_SCREENSHOTS") != "1" {
+		return
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1000, 640)); err != nil {
+		t.Fatal(err)
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("..", "docs", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "desktop-"+name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBrowserSignsInThroughTheIdentityProviderAndOut(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		p := newProvider(t, false)
+		s := webtest.Start(t, d, webtest.WithSSO(p.sso(t, auth.RoleAgent)))
+		// The browser after the server: it closes first, so the server's
+		// shutdown does not wait out its idle connections.
+		ctx := browser(t)
+		pollDespiteCSP(ctx, t)
+		p.m.QueueUser(bea)
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(s.URL+"/auth/login?next=/"),
+			until(`location.pathname === "/" && document.querySelector("[data-testid=home]") !== null`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := sessionCookieIn(ctx, t, s.URL)
+		if c == nil || !c.HTTPOnly || c.SameSite != network.CookieSameSiteLax {
+			t.Fatalf("session cookie in the browser = %+v; want HttpOnly and SameSite=Lax", c)
+		}
+		if js, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.cookie`)); err != nil || strings.Contains(js, web.SessionCookie) {
+			t.Fatalf("page script sees cookies %q (%v); the session must be HttpOnly", js, err)
+		}
+		sess, staff, err := s.Sessions.Check(context.Background(), c.Value)
+		if err != nil || staff.Identity != "bea.lead@example.com" {
+			t.Fatalf("the browser's session is %+v, %v", staff, err)
+		}
+		// Sign out as a staff page's form would.
+		err = chromedp.Do(ctx,
+			chromedp.Evaluate[chromedp.Void](`(() => {
+				const f = document.createElement("form");
+				f.method = "post"; f.action = "/auth/logout";
+				const i = document.createElement("input");
+				i.type = "hidden"; i.name = "_csrf"; i.value = `+jsString(sess.CSRF)+`;
+				f.append(i); document.body.append(f); f.submit();
+			})()`),
+			untilAfterNavigation(`document.querySelector("[data-testid=signed-out]") !== null`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := sessionCookieIn(ctx, t, s.URL); c != nil {
+			t.Fatalf("the session cookie outlived the logout: %+v", c)
+		}
+	})
+}
+
+func TestBrowserDemoSignInIsLabelledAndSignsInWithOneClick(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := webtest.Start(t, d, webtest.WithDev())
+		ctx := browser(t) // after the server, so it closes first
+		pollDespiteCSP(ctx, t)
+		for _, u := range []struct{ email, name, role string }{
+			{"anna@example.com", "Anna", auth.RoleAgent}, {"ben@example.com", "Ben", auth.RoleAgent},
+			{"sue@example.com", "Sue", auth.RoleSupervisor}, {"ada@example.com", "Ada", auth.RoleAdmin},
+		} {
+			if _, err := s.Staff.Provision(context.Background(), u.email, u.name, u.role); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(s.URL+"/auth/login?next=/"),
+			until(`document.querySelector("[data-testid=dev-signin] h1")?.textContent === "Demo sign-in — dev mode only"`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		signinScreenshot(ctx, t, "signin-dev")
+		err = chromedp.Do(ctx,
+			chromedp.Click(chromedp.CSS(`[data-testid="dev-user-sue@example.com"]`)),
+			untilAfterNavigation(`location.pathname === "/" && document.querySelector("[data-testid=home]") !== null`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := sessionCookieIn(ctx, t, s.URL)
+		if c == nil {
+			t.Fatal("no session cookie after the demo sign-in")
+		}
+		if _, staff, err := s.Sessions.Check(context.Background(), c.Value); err != nil || staff.Name != "Sue" || !staff.Has(auth.RoleSupervisor) {
+			t.Fatalf("signed in as %+v, %v; want Sue", staff, err)
 		}
 	})
 }
