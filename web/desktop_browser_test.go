@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 	"github.com/chromedp/chromedp"
 	conv "github.com/twilio/twilio-go/rest/conversations/v1"
 
+	"github.com/switchboardhq/switchboard/interactions/desk"
+	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
 	"github.com/switchboardhq/switchboard/web/webtest"
@@ -36,9 +39,11 @@ const recordSockets = `(() => {
 
 // openDesk signs the agent's browser in (their session cookie, as a real
 // sign-in would have set it), lets the page notify, and opens the desktop.
+// Each agent gets a browser context of their own (cookies included), as
+// two people on two machines would.
 func openDesk(t *testing.T, browserCtx context.Context, s *webtest.Server, a deskAgent) deskTab {
 	t.Helper()
-	tab, cancel := chromedp.NewContext(browserCtx)
+	tab, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	d := deskTab{t: t, ctx: tab}
 	httpOnly := true
@@ -62,7 +67,8 @@ func openDesk(t *testing.T, browserCtx context.Context, s *webtest.Server, a des
 				return err
 			}
 			_, err := chromedp.CallBrowser(ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
-				Permission: &cdpbrowser.PermissionDescriptor{Name: "notifications"}, Setting: cdpbrowser.PermissionSettingGranted, Origin: s.URL})
+				Permission: &cdpbrowser.PermissionDescriptor{Name: "notifications"}, Setting: cdpbrowser.PermissionSettingGranted, Origin: s.URL,
+				BrowserContextID: chromedp.FromContext(ctx).BrowserContextID})
 			return err
 		}),
 		chromedp.Navigate(s.URL+"/desktop"),
@@ -85,6 +91,20 @@ func (d deskTab) wait(what, js string) {
 		_, err := chromedp.Poll[bool](js, chromedp.WithPollingTimeout(20*time.Second))(ctx, t)
 		return chromedp.Void{}, err
 	})
+}
+
+// goAvailable turns on the ring and notifications (a click: the page may
+// then play sound) and picks the Available activity.
+func (d deskTab) goAvailable() {
+	d.t.Helper()
+	d.do("turning on the ring and notifications", chromedp.Click(chromedp.CSS("#alerts")))
+	d.wait("alerts on", `document.getElementById("alerts").classList.contains("on") && Notification.permission === "granted"`)
+	d.eval("going Available", `(() => {
+		const s = document.querySelector("[data-testid=activity]");
+		s.value = [...s.options].find(o => o.textContent.includes("Available")).value;
+		s.dispatchEvent(new Event("change", {bubbles: true}));
+	})()`)
+	d.wait("the header says available", `document.querySelector("#desk-header .presence.available") !== null`)
 }
 
 func (d deskTab) eval(what, js string) {
@@ -144,12 +164,16 @@ func routeInBackground(t *testing.T, s *webtest.Server, workspaceSid string) {
 	t.Cleanup(func() { cancel(); <-done })
 }
 
+// htmxIdle holds once htmx has swapped and settled what it fetched: only
+// then does new content (a dialog's form) answer clicks as htmx's.
+const htmxIdle = `document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added") === null`
+
 // threadTexts is the open canvas's bubbles with exactly this text.
 func threadTexts(text string) string {
 	return `[...document.querySelectorAll("#canvas .msg .text")].filter(p => p.textContent === ` + jsString(text) + `)`
 }
 
-func TestBrowserAgentTakesAnOfferRepliesAndLosesNothingAcrossADrop(t *testing.T) {
+func TestBrowserAgentsTakeAnOfferReplyTransferAndCompleteAndADropLosesNothing(t *testing.T) {
 	ctx := browser(t)
 	first := true
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
@@ -160,14 +184,7 @@ func TestBrowserAgentTakesAnOfferRepliesAndLosesNothingAcrossADrop(t *testing.T)
 		routeInBackground(t, s, ana.staff.WorkspaceSid)
 		tab := openDesk(t, ctx, s, ana)
 
-		tab.do("turning on the ring and notifications", chromedp.Click(chromedp.CSS("#alerts")))
-		tab.wait("alerts on", `document.getElementById("alerts").classList.contains("on") && Notification.permission === "granted"`)
-		tab.eval("going Available", `(() => {
-			const s = document.querySelector("[data-testid=activity]");
-			s.value = [...s.options].find(o => o.textContent.includes("Available")).value;
-			s.dispatchEvent(new Event("change", {bubbles: true}));
-		})()`)
-		tab.wait("the header says available", `document.querySelector("#desk-header .presence.available") !== null`)
+		tab.goAvailable()
 
 		// A customer on webchat writes: the offer rings, notifies and counts down.
 		cv, err := s.Twilio.ConversationsV1.CreateConversation(&conv.CreateConversationParams{})
@@ -261,5 +278,72 @@ func TestBrowserAgentTakesAnOfferRepliesAndLosesNothingAcrossADrop(t *testing.T)
 			t.Fatalf("the thread has %d messages, want 4: %v", len(indexes), indexes)
 		}
 		tab.wait("the card counts nothing unread while the agent looks", `document.querySelector("#tasks [data-testid=task] [data-testid=unread]") === null`)
+
+		// Ana hands the conversation to Ben, cold, with a note.
+		if _, err := s.Desk.CreateDisposition(t.Context(), desk.DispositionParams{WorkspaceSid: &ana.staff.WorkspaceSid,
+			Code: ptrTo("resolved"), Label: ptrTo("Resolved")}); err != nil {
+			t.Fatal(err)
+		}
+		ben := signInAgent(t, s, "ben@example.com", "Ben")
+		benTab := openDesk(t, ctx, s, ben)
+		benTab.goAvailable()
+		tab.do("opening the transfer dialog", chromedp.Click(chromedp.CSS("#canvas .desk-actions-bar button")))
+		tab.wait("Ben can take it", `document.querySelector("#canvas .desk-transfer-form input[name=to][value=`+ben.staff.WorkerSid+`]:not([disabled])") !== null
+			&& `+htmxIdle)
+		tab.do("transferring to Ben", chromedp.Click(chromedp.CSS(`#canvas input[name=to][value=`+ben.staff.WorkerSid+`]`)),
+			chromedp.SendKeys(chromedp.CSS("#canvas .desk-transfer-form textarea[name=note]"), "Order 42, parcel late"),
+			chromedp.Click(chromedp.CSS("#canvas .desk-transfer-form button[type=submit]")))
+		tab.wait("the transfer waits for Ben", `document.querySelector("#canvas .desk-transfer-pending") !== null`)
+
+		benOffer := `document.querySelector("#tasks .offer")`
+		benTab.wait("Ben's offer rings", benOffer+` && `+benOffer+`.dataset.rang === "true" && `+benOffer+`.querySelector(".customer").textContent === "Ada"`)
+		benTab.do("Ben accepts", chromedp.Click(chromedp.CSS("#tasks .offer .accept")))
+		benTab.wait("Ben sees the whole thread, the hand-over and the note", threadTexts("Hi, my parcel is late")+`.length === 1
+			&& `+threadTexts("Order 42 <b>please</b>")+`.length === 1
+			&& [...document.querySelectorAll("#canvas .sys")].some(li => li.textContent === "Ana transferred the conversation to Ben (cold): Order 42, parcel late")
+			&& [...document.querySelectorAll("#canvas .sys")].some(li => li.textContent === "Ben joined")
+			&& document.querySelector("#canvas").textContent.includes("Order 42, parcel late")`)
+		tab.wait("Ana is out: her canvas is read-only and her card gone", `document.querySelector("#canvas .composer.readonly") !== null
+			&& document.querySelector("#tasks [data-testid=task]") === null
+			&& [...document.querySelectorAll("#canvas .sys")].some(li => li.textContent === "Ana left")`)
+		customer.await("participant_left", nil)
+
+		benComposer := `#canvas .composer textarea`
+		benTab.do("Ben replies", chromedp.Click(chromedp.CSS(benComposer)), chromedp.SendKeys(chromedp.CSS(benComposer), "Hi Ada, Ben here."), enter())
+		customer.await("message_added", func(fr map[string]any) bool {
+			m := fr["message"].(map[string]any)
+			return m["body"] == "Hi Ada, Ben here." && m["author"] == ben.staff.Identity
+		})
+
+		// Ben ends the chat (wrap-up) and completes with a disposition.
+		benTab.eval("confirming without a dialog", `window.confirm = () => true`)
+		benTab.do("ending the chat", chromedp.Click(chromedp.CSS(`#canvas .desk-actions-bar button[hx-post$="/end"]`)))
+		benTab.wait("Ben wraps up", `document.querySelector("#tasks [data-testid=task].wrapping") !== null
+			&& document.querySelector("#canvas .composer.readonly") !== null
+			&& document.querySelector("#canvas [data-testid=canvas-state]").textContent === "Wrapping up"`)
+		customer.await("participant_left", nil)
+		benTab.do("opening Complete", chromedp.Click(chromedp.CSS(`#canvas .desk-actions-bar button[hx-get$="/complete"]`)))
+		benTab.wait("the Complete form", `document.querySelector("#canvas .desk-complete-form select[name=disposition]") !== null && `+htmxIdle)
+		benTab.do("completing as resolved", chromedp.SetValue(chromedp.CSS("#canvas .desk-complete-form select[name=disposition]"), "resolved"),
+			chromedp.Click(chromedp.CSS("#canvas .desk-complete-form button[type=submit]")))
+		benTab.wait("the task is done and off the list", `document.querySelector("#tasks [data-testid=task]") === null
+			&& document.querySelector("#canvas [data-testid=canvas-state]").textContent === "Completed"`)
+		done, _, err := s.TaskRouter.Tasks(t.Context(), ben.staff.WorkspaceSid, taskrouter.TaskFilter{AssignmentStatus: []string{"completed"}},
+			taskrouter.Page{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resolved := 0
+		for _, task := range done {
+			if task.WorkerSid == ben.staff.WorkerSid && strings.Contains(task.Attributes, `"disposition":"resolved"`) {
+				resolved++
+			}
+		}
+		if resolved != 1 {
+			t.Fatalf("Ben's completed tasks with the disposition: %d of %d", resolved, len(done))
+		}
+		benTab.wait("Ben's capacity is free again", `document.querySelector("#desk-header .cap[data-channel=chat]").textContent.trim().endsWith("0/1")`)
 	})
 }
+
+func ptrTo[T any](v T) *T { return &v }

@@ -518,6 +518,9 @@ func (s *Service) events(ctx context.Context, c conversations.Conversation) ([]a
 	if err != nil {
 		return nil, err
 	}
+	if err := s.staffNames(ctx, labels, targets); err != nil {
+		return nil, err
+	}
 	for _, x := range xs {
 		evs = append(evs, Event{ID: "e-" + x.Sid, Text: transferText(byUT[x.FromSid], labels[x.ToSid], x), Time: x.DateCreated})
 	}
@@ -531,6 +534,26 @@ func (s *Service) events(ctx context.Context, c conversations.Conversation) ([]a
 		out[i] = anchoredEvent{Event: ev, anchor: a}
 	}
 	return out, nil
+}
+
+// staffNames relabels the workers among sids by the names their staff
+// signed in with (the full_name attribute provisioning sets), where they
+// have one: a worker's own name is often just their identity.
+func (s *Service) staffNames(ctx context.Context, labels map[string]string, sids []string) error {
+	var ws []taskrouter.Worker
+	if err := s.read(ctx).Where("sid IN ?", sids).Find(&ws).Error; err != nil {
+		return errs.Wrap(err, "desk worker names")
+	}
+	for _, w := range ws {
+		var attrs struct {
+			FullName string `json:"full_name"`
+		}
+		_ = json.Unmarshal([]byte(w.Attributes), &attrs)
+		if attrs.FullName != "" {
+			labels[w.Sid] = attrs.FullName
+		}
+	}
+	return nil
 }
 
 // anchor is the index of the conversation's last message at t, -1 if none.
