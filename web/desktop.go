@@ -233,7 +233,7 @@ func (h *agentDesktop) send(c *fiber.Ctx) error {
 	if errs.KindOf(sendErr) == errs.NotFound {
 		return h.fail(c, sendErr)
 	}
-	cv, err := h.desk.Canvas(ctx, a, sid)
+	cv, err := h.desk.Chrome(ctx, a, sid)
 	if err != nil {
 		return h.fail(c, err)
 	}

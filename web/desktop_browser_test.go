@@ -241,6 +241,25 @@ func TestBrowserAgentsTakeAnOfferReplyTransferAndCompleteAndADropLosesNothing(t 
 		// The customer reads it: the tick turns read.
 		customer.send(map[string]any{"type": "read", "conversation_sid": f.conversation, "index": int(got["index"].(float64))})
 		tab.wait("read ticks", threadTexts(reply)+`[0].closest(".msg").querySelector(".ticks.read") !== null`)
+
+		// A picture goes out as an attachment and shows inline.
+		tab.eval("attaching a picture", `(() => {
+			const dt = new DataTransfer();
+			dt.items.add(new File([Uint8Array.from(atob(`+jsString(receiptPNG(t))+`), c => c.charCodeAt(0))], "receipt.png", {type: "image/png"}));
+			const input = document.querySelector("#canvas .composer input[type=file]");
+			input.files = dt.files;
+			input.dispatchEvent(new Event("change", {bubbles: true}));
+		})()`)
+		tab.wait("the attachment is ready", `[...document.querySelectorAll("#canvas .composer .chip span")].some(s => s.textContent === "receipt.png")`)
+		tab.do("sending it with Enter", chromedp.Click(chromedp.CSS(composer)), enter())
+		picture := customer.await("message_added", func(fr map[string]any) bool {
+			media, _ := fr["message"].(map[string]any)["media"].([]any)
+			return len(media) == 1 && media[0].(map[string]any)["filename"] == "receipt.png"
+		})
+		tab.wait("the picture shows in the thread", `[...document.querySelectorAll("#canvas .msg.mine .media img")].some(img =>
+			img.alt === "receipt.png" && img.complete && img.naturalWidth === 160)
+			&& document.querySelector("#canvas .composer .chip") === null`)
+		customer.send(map[string]any{"type": "read", "conversation_sid": f.conversation, "index": int(index(picture))})
 		if shots {
 			tab.screenshot("canvas")
 		}
@@ -274,8 +293,8 @@ func TestBrowserAgentsTakeAnOfferReplyTransferAndCompleteAndADropLosesNothing(t 
 				t.Fatalf("the thread's indexes after the drop are %v, want 0..%d in order", indexes, len(indexes)-1)
 			}
 		}
-		if len(indexes) != 4 {
-			t.Fatalf("the thread has %d messages, want 4: %v", len(indexes), indexes)
+		if len(indexes) != 5 {
+			t.Fatalf("the thread has %d messages, want 5: %v", len(indexes), indexes)
 		}
 		tab.wait("the card counts nothing unread while the agent looks", `document.querySelector("#tasks [data-testid=task] [data-testid=unread]") === null`)
 

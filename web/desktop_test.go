@@ -423,3 +423,28 @@ func TestDesktopUploadsStayWithinTheChannelsLimits(t *testing.T) {
 		}
 	})
 }
+
+func TestTheCanvasLoadsOlderPagesByIndex(t *testing.T) {
+	each(t, func(t *testing.T, s *webtest.Server) {
+		ana := signInAgent(t, s, "ana@example.com", "Ana")
+		c := smsCustomerWrites(t, s, "+34600111222", "message 0")
+		ana.holds(c)
+		for i := 1; i < 60; i++ {
+			if _, err := s.Twilio.ConversationsV1.CreateConversationMessage(c, (&conv.CreateConversationMessageParams{}).
+				SetAuthor("+34600111222").SetBody(fmt.Sprint("message ", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		canvas := ana.want(http.StatusOK, request{method: http.MethodGet, path: "/desktop/c/" + c})
+		if !strings.Contains(canvas, `hx-get="/desktop/c/`+c+`/older?before=10"`) || strings.Contains(canvas, `id="m-`+c+`-9"`) ||
+			!strings.Contains(canvas, `id="m-`+c+`-59"`) {
+			t.Fatalf("the canvas's first page is not 10..59 with a marker for the rest:\n%s", canvas)
+		}
+		older := ana.want(http.StatusOK, request{method: http.MethodGet, path: "/desktop/c/" + c + "/older?before=10"})
+		if !strings.Contains(older, `id="m-`+c+`-0"`) || !strings.Contains(older, `id="m-`+c+`-9"`) || strings.Contains(older, `id="m-`+c+`-10"`) ||
+			strings.Contains(older, "older?before") || !strings.Contains(older, "Ana joined") {
+			t.Fatalf("the page before 10:\n%s", older)
+		}
+		ana.want(http.StatusBadRequest, request{method: http.MethodGet, path: "/desktop/c/" + c + "/older?before=x"})
+	})
+}

@@ -156,6 +156,16 @@ func (s *Service) Canvas(ctx context.Context, a Agent, conversationSid string) (
 	return cv, err
 }
 
+// Chrome is a conversation's canvas without its thread: who, what state,
+// what the agent may do (the composer and the actions need no more).
+func (s *Service) Chrome(ctx context.Context, a Agent, conversationSid string) (Canvas, error) {
+	c, err := s.conversation(ctx, a, conversationSid)
+	if err != nil {
+		return Canvas{}, err
+	}
+	return s.chrome(ctx, a, c)
+}
+
 // chrome is a canvas without its thread: who, what state, what the agent
 // may do.
 func (s *Service) chrome(ctx context.Context, a Agent, c conversations.Conversation) (Canvas, error) {
