@@ -14,6 +14,10 @@ func addRoutes(app *fiber.App, d Deps) {
 	api := &restAPI{conv: d.Conversations, tr: d.TaskRouter, ix: d.Interactions, ch: d.Channels, publicURL: d.PublicURL}
 	app.Get("/", api.handleHome(d.Dev))
 	app.Use("/static", staticFiles())
+	// Staff sign-in: SSO, logout and, in dev mode, the demo sign-in.
+	addSignInRoutes(app, d)
+	// The agent desktop: staff with the agent role (requireStaff).
+	addDesktopRoutes(app, d)
 
 	if d.Channels != nil {
 		// Carriers authenticate by signature, not Basic auth.
@@ -28,8 +32,12 @@ func addRoutes(app *fiber.App, d Deps) {
 	if d.Hub != nil && d.Tokens != nil {
 		// Chat clients authenticate with access tokens, not Basic auth:
 		// mounted before the /v1 group's guard.
-		addChatRoutes(app, &chatSocket{chat: chat.New(d.Conversations, d.Tokens, d.Hub, d.Media), hub: d.Hub,
-			limits: d.ChatLimits, log: d.Log, publicURL: d.PublicURL, done: d.Done})
+		cs := &chatSocket{chat: chat.New(d.Conversations, d.Tokens, d.Hub, d.Media), hub: d.Hub,
+			limits: d.ChatLimits, log: d.Log, publicURL: d.PublicURL, done: d.Done}
+		if d.Webchat != nil {
+			cs.media = d.Webchat
+		}
+		addChatRoutes(app, cs)
 	}
 
 	v1 := app.Group("/v1", basicAuth(d.Accounts))
@@ -49,5 +57,9 @@ func addRoutes(app *fiber.App, d Deps) {
 	}
 	if d.Channels != nil {
 		api.addChannelRoutes(v1)
+	}
+	if d.Desk != nil {
+		// The desk's data for admin tools: canned responses, dispositions.
+		api.addDeskDataRoutes(v1, d.Desk)
 	}
 }

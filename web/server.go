@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/switchboardhq/switchboard/interactions"
+	"github.com/switchboardhq/switchboard/interactions/desk"
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/channels"
@@ -62,6 +63,22 @@ type Deps struct {
 	Webchat *webchat.Service
 	// WebchatDemoKey is the deployment key /webchat/demo embeds (dev mode).
 	WebchatDemoKey string
+	// Staff are the members of staff and Sessions their signed-in
+	// sessions; with both, sign-in (/auth/…) and staff pages are served.
+	Staff    *auth.Directory
+	Sessions *auth.Sessions
+	// SSO signs staff in with the company's OpenID provider; nil when
+	// single sign-on is not configured (dev mode then offers the demo
+	// sign-in, /auth/dev).
+	SSO *auth.SSO
+	// SSORedirectURL is the callback registered with the provider; ""
+	// means the public URL (or the request's own) + /auth/callback.
+	SSORedirectURL string
+	// PlainHTTPCookies leaves Secure off staff cookies: only for a server
+	// on plain http at a loopback address (make run, tests).
+	PlainHTTPCookies bool
+	// Desk serves the agent desktop (/desktop, with Sessions and Hub).
+	Desk *desk.Service
 }
 
 // New builds the Fiber app with every route.
@@ -83,8 +100,8 @@ func New(d Deps) *fiber.App {
 		WriteTimeout:                 30 * time.Second,
 		IdleTimeout:                  120 * time.Second,
 	})
-	app.Server().HeaderReceived = webchatUploadTimeouts(mediaTimeouts)
-	app.Use(exceptWebchatUploads(limitBody(1 << 20)))
+	app.Server().HeaderReceived = desktopUploadTimeouts(webchatUploadTimeouts(mediaTimeouts))
+	app.Use(exceptDesktopUploads(exceptWebchatUploads(limitBody(1 << 20))))
 	addRoutes(app, d)
 	return app
 }

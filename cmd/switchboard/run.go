@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/interactions"
+	"github.com/switchboardhq/switchboard/interactions/desk"
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/channels"
@@ -58,6 +59,14 @@ type config struct {
 	SecretKey string
 	// WebhookAllowPrivate lists internal ranges webhooks may still reach.
 	WebhookAllowPrivate []netip.Prefix
+	// OIDC is staff single sign-on; no Issuer, no SSO. Its ClientSecret is
+	// SWITCHBOARD_OIDC_CLIENT_SECRET, never a flag.
+	OIDC            auth.SSOConfig
+	OIDCRedirectURL string
+	// Workspace is where staff get their workers; "" means the oldest.
+	Workspace string
+	// Session lifetimes: idle and absolute.
+	SessionIdle, SessionMaxAge time.Duration
 }
 
 // run is the whole program, parameterised so tests can drive it.
@@ -105,6 +114,7 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&cfg.DatabaseURL, "database-url", getenv("DATABASE_URL"), "postgres://… URL; empty uses SQLite in --data-dir (env DATABASE_URL)")
 	fs.StringVar(&cfg.LogLevel, "log-level", envOr(getenv, "SWITCHBOARD_LOG_LEVEL", "info"), "debug, info, warn or error (env SWITCHBOARD_LOG_LEVEL)")
 	var allowPrivate string
+	var sso ssoFlags
 	if server {
 		fs.StringVar(&cfg.Addr, "addr", envOr(getenv, "SWITCHBOARD_ADDR", "127.0.0.1:8080"), "listen address (env SWITCHBOARD_ADDR)")
 		fs.StringVar(&cfg.PublicURL, "public-url", getenv("SWITCHBOARD_PUBLIC_URL"), "external base URL used in resource links; default: from each request (env SWITCHBOARD_PUBLIC_URL)")
@@ -112,6 +122,7 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 		fs.BoolVar(&cfg.Dev, "dev", dev == "1" || dev == "true", "demo mode: demo data and sign-in; loopback addresses only (env SWITCHBOARD_DEV=1)")
 		cfg.SecretKey = getenv("SWITCHBOARD_SECRET_KEY")
 		fs.StringVar(&allowPrivate, "webhook-allow-private", getenv("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE"), "internal address ranges (CIDRs) outgoing webhooks may still reach, e.g. 127.0.0.0/8 (env SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE)")
+		staffFlags(fs, &cfg, getenv, &sso)
 	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -122,6 +133,11 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 	var err error
 	if cfg.WebhookAllowPrivate, err = egress.ParsePrefixes(allowPrivate); err != nil {
 		return cfg, fmt.Errorf("--webhook-allow-private: %w", err)
+	}
+	if server {
+		if err := sso.apply(&cfg); err != nil {
+			return cfg, err
+		}
 	}
 	if cfg.Dev && !isLoopback(cfg.Addr) {
 		return cfg, fmt.Errorf("--dev serves demo sign-in and data, so it only listens on a loopback address (127.0.0.1, [::1], localhost), not %q", cfg.Addr)
@@ -295,9 +311,19 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	hub := realtime.NewHub(events.NewBus(runCtx, d, log), d, log, realtime.Options{})
 	tokens := auth.NewTokens(accounts, deriveKey(secret, "access tokens"))
 	chat := webchat.New(d, engine, mediaSvc, tokens, webchat.Options{})
+	staff, sessions, sso, err := startStaffSignIn(ctx, cfg, log, secret, d, engine, tr)
+	if err != nil {
+		return err
+	}
+	agentDesk := desk.New(d, engine, tr, ix)
+	agentDesk.SetMedia(mediaSvc)
+	agentDesk.SetSignaller(hub)
 	var demoKey string
 	if cfg.Dev {
 		if demoKey, err = seedDevWebchat(ctx, chat, engine); err != nil {
+			return err
+		}
+		if err := seedDevDesk(ctx, tr, agentDesk, staff, ch); err != nil {
 			return err
 		}
 	}
@@ -305,6 +331,8 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		Log: log, Accounts: accounts, Conversations: engine, TaskRouter: tr, Interactions: ix, Media: mediaSvc, Channels: ch, Simulator: sim,
 		Hub: hub, Tokens: tokens, Done: runCtx.Done(), Webchat: chat, ChatLimits: chat.Limits(), WebchatDemoKey: demoKey,
 		Ready: d.Ping, PublicURL: cfg.PublicURL, Dev: cfg.Dev,
+		Staff: staff, Sessions: sessions, SSO: sso, SSORedirectURL: cfg.OIDCRedirectURL, PlainHTTPCookies: plainLoopback(cfg.PublicURL, ln.Addr().String()),
+		Desk: agentDesk,
 	})
 	go runner.Run(runCtx)
 	go router.Run(runCtx)
@@ -315,6 +343,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "Demo mode. REST API: %s/v1/ with HTTP Basic %s:%s\n", url, acct.Sid, acct.AuthToken)
 		fmt.Fprintf(stdout, "Play a customer: %s/dev/phone texts +15550100 (SMS) or whatsapp:+15550100 through the simulated carrier\n", url)
 		fmt.Fprintf(stdout, "Or chat as a website visitor: %s/webchat/demo\n", url)
+		fmt.Fprintf(stdout, "Staff sign in (demo users, dev mode only): %s/auth/dev\n", url)
 	}
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()

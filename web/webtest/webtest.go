@@ -19,6 +19,7 @@ import (
 	twclient "github.com/twilio/twilio-go/client"
 
 	"github.com/switchboardhq/switchboard/interactions"
+	"github.com/switchboardhq/switchboard/interactions/desk"
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/channels"
@@ -67,6 +68,12 @@ type Server struct {
 	AuthToken  string
 	// Twilio is twilio-go authenticated with the account's auth token.
 	Twilio *twilio.RestClient
+	// Staff are the members of staff, provisioned in the oldest workspace,
+	// and Sessions their sign-in sessions (see SignIn).
+	Staff    *auth.Directory
+	Sessions *auth.Sessions
+	// Desk is the agent desktop's service.
+	Desk *desk.Service
 }
 
 // Option adjusts the server Start boots.
@@ -76,6 +83,19 @@ type options struct {
 	webhooks webhooks.Options
 	hub      realtime.Options
 	webchat  webchat.Options
+	sso      *auth.SSO
+	dev      bool
+}
+
+// WithSSO has staff sign in through sso (its issuer: an in-process
+// provider); the callback is the server's own /auth/callback.
+func WithSSO(sso *auth.SSO) Option {
+	return func(o *options) { o.sso = sso }
+}
+
+// WithDev runs the server in dev mode (the demo sign-in, dev pages).
+func WithDev() Option {
+	return func(o *options) { o.dev = true }
 }
 
 // WithWebchat sets the webchat service's limits.
@@ -162,14 +182,42 @@ func Start(t testing.TB, d *db.DB, opts ...Option) *Server {
 	_, _ = rand.Read(tokenKey)
 	tokens := auth.NewTokens(accounts, tokenKey)
 	chat := webchat.New(d, engine, mediaSvc, tokens, o.webchat)
+	staff := auth.NewDirectory(d, desk.NewProvisioner(engine, tr, ""))
+	agentDesk := desk.New(d, engine, tr, ix)
+	agentDesk.SetMedia(mediaSvc)
+	agentDesk.SetSignaller(hub)
+	sessions := auth.NewSessions(d, auth.SessionOptions{})
 	app := web.New(web.Deps{Log: log, Accounts: accounts, Conversations: engine, TaskRouter: tr, Interactions: ix, Media: mediaSvc, Channels: ch, Ready: d.Ping,
-		Hub: hub, Tokens: tokens, Done: hubCtx.Done(), Webchat: chat, ChatLimits: chat.Limits()})
+		Hub: hub, Tokens: tokens, Done: hubCtx.Done(), Webchat: chat, ChatLimits: chat.Limits(),
+		Staff: staff, Sessions: sessions, SSO: o.sso, PlainHTTPCookies: true, Dev: o.dev, Desk: agentDesk})
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.Shutdown() })
 	s := &Server{URL: base, DB: d, Engine: engine, TaskRouter: tr, Jobs: runner, Media: mediaSvc, MediaDir: mediaDir, Channels: ch,
-		Router: taskrouter.NewRouter(tr, log), Webhooks: hooks, Hub: hub, Accounts: accounts, Tokens: tokens, Webchat: chat, AccountSid: acct.Sid, AuthToken: acct.AuthToken}
+		Router: taskrouter.NewRouter(tr, log), Webhooks: hooks, Hub: hub, Accounts: accounts, Tokens: tokens, Webchat: chat, AccountSid: acct.Sid, AuthToken: acct.AuthToken,
+		Staff: staff, Sessions: sessions, Desk: agentDesk}
 	s.Twilio = s.Client(acct.Sid, acct.AuthToken)
 	return s
+}
+
+// SignIn provisions (the first time) a member of staff with a worker in the
+// oldest workspace and opens a session for them, as a real sign-in would:
+// it returns the session cookie, the session's CSRF token and the Staff.
+// No roles means agent.
+func (s *Server) SignIn(t testing.TB, email, name string, roles ...string) (*http.Cookie, string, auth.Staff) {
+	t.Helper()
+	if len(roles) == 0 {
+		roles = []string{auth.RoleAgent}
+	}
+	ctx := context.Background()
+	staff, err := s.Staff.Provision(ctx, email, name, roles...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, sess, err := s.Sessions.Start(ctx, staff.Sid, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Cookie{Name: web.SessionCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}, sess.CSRF, staff
 }
 
 // Client returns twilio-go with the given credentials, sending every request
