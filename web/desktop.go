@@ -183,7 +183,8 @@ func (h *agentDesktop) reject(c *fiber.Ctx) error {
 	if err != nil {
 		return h.fail(c, err)
 	}
-	return render(c, desktop.TaskList(cards, c.Query("open"), false))
+	// The page marks the open card itself.
+	return render(c, desktop.TaskList(cards, "", false))
 }
 
 // canvas answers a conversation's canvas to the page; a plain GET (a

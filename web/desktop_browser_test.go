@@ -72,15 +72,16 @@ func openDesk(t *testing.T, browserCtx context.Context, s *webtest.Server, a des
 			return err
 		}),
 		chromedp.Navigate(s.URL+"/desktop"),
-		until(`document.getElementById("desk")?.dataset.socket === "open"`))
+		until(`document.getElementById("desk")?.dataset.synced === "true"`))
 	return d
 }
 
 func (d deskTab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	d.t.Helper()
 	if err := chromedp.Do(d.ctx, actions...); err != nil {
-		html, _ := chromedp.Run(d.ctx, chromedp.OuterHTML(chromedp.CSS("#desk")))
-		d.t.Fatalf("%s: %v\npage: %s", what, err, html)
+		// Evaluated, not queried: a query would wait for an element the page may not have.
+		page, _ := chromedp.Run(d.ctx, chromedp.Evaluate[string](`location.href + "\n" + document.documentElement.outerHTML`))
+		d.t.Fatalf("%s: %v\npage: %s", what, err, page)
 	}
 }
 
@@ -268,8 +269,11 @@ func TestBrowserAgentsTakeAnOfferReplyTransferAndCompleteAndADropLosesNothing(t 
 		// socket with it); what the customer writes meanwhile arrives once
 		// the page is back, once each, in order.
 		tab.do("going offline", offline(true))
+		tab.eval("watching the connection banner", `new MutationObserver(() => {
+			if (!document.getElementById("connection").hidden) window.testSawBanner = true;
+		}).observe(document.getElementById("connection"), {attributes: true})`)
 		tab.eval("dropping the socket", `window.testSockets.at(-1).close(4000, "dropped by the test")`)
-		tab.wait("the page says it is reconnecting", `!document.getElementById("connection").hidden`)
+		tab.wait("the page said it was reconnecting", `window.testSawBanner === true`)
 		for _, text := range []string{"Are you there?", "Order 42 <b>please</b>"} {
 			customer.send(map[string]any{"type": "send", "conversation_sid": f.conversation, "body": text})
 			customer.await("ack", nil)
@@ -366,3 +370,22 @@ func TestBrowserAgentsTakeAnOfferReplyTransferAndCompleteAndADropLosesNothing(t 
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+func TestBrowserADesktopWhoseSessionEndedGoesToSignInInsteadOfRetryingForever(t *testing.T) {
+	ctx := browser(t)
+	s := webtest.Start(t, dbtest.Open(t, db.SQLite))
+	ana := signInAgent(t, s, "ana@example.com", "Ana")
+	tab := openDesk(t, ctx, s, ana)
+	if _, err := s.Sessions.End(t.Context(), ana.cookie.Value); err != nil {
+		t.Fatal(err)
+	}
+	tab.eval("dropping the socket", `window.testSockets.at(-1).close(4000, "dropped by the test")`)
+	// The page navigates away, which ends any poll on it: ask again until it has.
+	var at string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if at, _ = chromedp.Run(tab.ctx, chromedp.Evaluate[string](`location.pathname + location.search`)); at == "/auth/login?next=%2Fdesktop" {
+			return
+		}
+	}
+	t.Fatalf("the page is at %q, not at the sign-in coming back to the desktop", at)
+}

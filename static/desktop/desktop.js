@@ -73,21 +73,43 @@
     current = e.detail.event.target;
     socket = wrapper = e.detail.socketWrapper;
     retries = 0;
+    failures = 0;
     document.getElementById("connection").hidden = true;
     desk.dataset.socket = "open";
     hello();
   });
+  // A socket that keeps failing may mean the session ended (the server
+  // refuses the upgrade): then the page goes to sign in, and comes back.
+  let failures = 0;
+  const checkSession = () => {
+    fetch(location.pathname + location.search, { method: "HEAD", redirect: "manual", credentials: "same-origin" })
+      .then((res) => {
+        if (res.type === "opaqueredirect" || res.status === 401) location.reload();
+      })
+      .catch(() => {}); // offline: the next failure asks again
+  };
+
   desk.addEventListener("htmx:wsClose", (e) => {
     const ev = e.detail.event;
-    if (ev.target !== current) return; // a socket replaced already
+    if (ev.target !== current) {
+      // A reconnect that failed.
+      if (desk.dataset.socket === "closed" && ++failures % 3 === 0) checkSession();
+      return;
+    }
     socket = null;
     desk.dataset.socket = "closed";
+    desk.dataset.synced = "false";
     document.getElementById("connection").hidden = false;
     if (!leaving && !htmxRetries.includes(ev.code)) {
       retryTimer = setTimeout(reconnect, htmx.config.wsReconnectDelay(retries++));
     }
   });
-  desk.addEventListener("htmx:wsAfterMessage", () => settle());
+  // data-synced says the page shows what the server sent on this socket's
+  // first message: the desk as it is now.
+  desk.addEventListener("htmx:wsAfterMessage", () => {
+    desk.dataset.synced = "true";
+    settle();
+  });
 
   // Times and timers -------------------------------------------------------
 
