@@ -268,10 +268,11 @@ func TestBrowserAgentsTakeAnOfferReplyTransferAndCompleteAndADropLosesNothing(t 
 		// The connection drops mid-conversation (the network goes, and the
 		// socket with it); what the customer writes meanwhile arrives once
 		// the page is back, once each, in order.
-		tab.do("going offline", offline(true))
 		tab.eval("watching the connection banner", `new MutationObserver(() => {
 			if (!document.getElementById("connection").hidden) window.testSawBanner = true;
 		}).observe(document.getElementById("connection"), {attributes: true})`)
+		// Going offline may already end the socket; closing it makes sure.
+		tab.do("going offline", offline(true))
 		tab.eval("dropping the socket", `window.testSockets.at(-1).close(4000, "dropped by the test")`)
 		tab.wait("the page said it was reconnecting", `window.testSawBanner === true`)
 		for _, text := range []string{"Are you there?", "Order 42 <b>please</b>"} {
