@@ -219,8 +219,17 @@ func TestBrowserAgentsTakeAnOfferReplyTransferAndCompleteAndADropLosesNothing(t 
 		customer.await("participant_joined", nil)
 
 		// Typing both ways.
-		customer.send(map[string]any{"type": "typing", "conversation_sid": f.conversation, "typing": true})
-		tab.wait("the customer's typing", `document.querySelector("#canvas .typing").textContent.trim() === "Ada is typing…"`)
+		// The customer types (a client repeats the start while typing).
+		typing := `document.querySelector("#canvas .typing").textContent.trim() === "Ada is typing…"`
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(1100 * time.Millisecond) {
+			customer.send(map[string]any{"type": "typing", "conversation_sid": f.conversation, "typing": true})
+			if seen, _ := chromedp.Run(tab.ctx, chromedp.Evaluate[bool](typing)); seen {
+				break
+			}
+			if time.Now().After(deadline) {
+				tab.wait("the customer's typing", typing)
+			}
+		}
 		composer := `#canvas .composer textarea`
 		tab.do("typing a reply", chromedp.Click(chromedp.CSS(composer)), chromedp.SendKeys(chromedp.CSS(composer), "Sorry to hear that,"),
 			enter(chromedp.ModifierShift), chromedp.SendKeys(chromedp.CSS(composer), "let me check."))
@@ -271,9 +280,10 @@ func TestBrowserAgentsTakeAnOfferReplyTransferAndCompleteAndADropLosesNothing(t 
 		tab.eval("watching the connection banner", `new MutationObserver(() => {
 			if (!document.getElementById("connection").hidden) window.testSawBanner = true;
 		}).observe(document.getElementById("connection"), {attributes: true})`)
-		// Going offline may already end the socket; closing it makes sure.
-		tab.do("going offline", offline(true))
+		// The socket closes first (offline, its closing handshake could hang),
+		// and the network goes before the page's first retry (at least 250 ms).
 		tab.eval("dropping the socket", `window.testSockets.at(-1).close(4000, "dropped by the test")`)
+		tab.do("going offline", offline(true))
 		tab.wait("the page said it was reconnecting", `window.testSawBanner === true`)
 		for _, text := range []string{"Are you there?", "Order 42 <b>please</b>"} {
 			customer.send(map[string]any{"type": "send", "conversation_sid": f.conversation, "body": text})
