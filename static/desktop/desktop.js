@@ -413,8 +413,9 @@
   });
 
   // Keep what the agent is doing: a push saying the composer is still
-  // writable leaves the draft alone, and one whose canvas head has the same
-  // state leaves an open dialog (transfer, complete) alone.
+  // writable leaves the draft alone, and a canvas head or page header in
+  // the same state leaves an open dialog (transfer, complete), menu or
+  // select alone.
   document.body.addEventListener("htmx:oobBeforeSwap", (e) => {
     const target = e.detail.target;
     const incoming = e.detail.fragment?.firstElementChild;
@@ -422,7 +423,8 @@
     const sameComposer =
       target.classList.contains("composer") && target.dataset.writable === "true" && incoming.dataset.writable === "true";
     const sameHead =
-      target.classList.contains("canvas-head") && target.dataset.state === incoming.dataset.state;
+      (target.classList.contains("canvas-head") || target.id === "desk-header") &&
+      target.dataset.state === incoming.dataset.state;
     if (sameComposer || sameHead) e.detail.shouldSwap = false;
   });
 
