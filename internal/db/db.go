@@ -249,15 +249,16 @@ func (tx *Tx) Dialect() Dialect { return tx.d.Dialect }
 // InTx runs fn in a transaction, committing if it returns nil. A
 // transaction that Postgres aborts as a deadlock victim or a serialization
 // failure is run again after a short random pause (fn must only touch the
-// database), up to five times.
+// database), up to eight times: the job runner's workers, the router and
+// requests can meet in the same lock cycle more than once under load.
 func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	var err error
-	for attempt := 0; attempt < 5; attempt++ {
+	for attempt := 0; attempt < 8; attempt++ {
 		if attempt > 0 {
 			select {
 			case <-ctx.Done():
 				return err
-			case <-time.After(time.Duration(attempt) * time.Duration(1+rand.IntN(10)) * time.Millisecond):
+			case <-time.After(time.Duration(attempt) * time.Duration(1+rand.IntN(20)) * time.Millisecond):
 			}
 		}
 		var pending []notification
