@@ -321,3 +321,27 @@ func TestFlexCompletesAClosedChannelWithASecondClose(t *testing.T) {
 		}
 	})
 }
+
+func TestCustomersSeeAnAgentByTheirFullNameNotTheirIdentity(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		w := f.worker("ana@example.com")
+		f.must(d.Gorm.Model(&w).Update("attributes", `{"identity":"ana@example.com","full_name":"Ana Lima"}`).Error)
+		c, err := f.conv.CreateConversation(f.ctx, f.service, conversations.ConversationParams{})
+		f.must(err)
+		_, err = f.conv.AddParticipant(f.ctx, f.service, c.Sid, conversations.ParticipantParams{
+			Address: ptr("+15551230001"), ProxyAddress: ptr("+15559870000")})
+		f.must(err)
+		f.say(c.Sid, "+15551230001", "hi")
+		f.settle()
+		_, _, err = f.tr.AcceptReservation(f.ctx, f.ws.Sid, f.pendingOffer(w).Sid)
+		f.must(err)
+		p, err := f.conv.Participant(f.ctx, f.service, c.Sid, "ana@example.com")
+		f.must(err)
+		var attrs map[string]any
+		f.must(json.Unmarshal([]byte(p.Attributes), &attrs))
+		if attrs["friendlyName"] != "Ana Lima" {
+			t.Fatalf("the agent joined as %v, want her full name", attrs["friendlyName"])
+		}
+	})
+}

@@ -277,6 +277,18 @@ func workerIdentity(w taskrouter.Worker) string {
 	return w.FriendlyName
 }
 
+// workerName is how customers see an agent: the worker's full_name
+// attribute (staff provisioning sets it; the worker's own name is their
+// identity, often an email address), else the worker's name.
+func workerName(w taskrouter.Worker) string {
+	var attrs map[string]any
+	_ = json.Unmarshal([]byte(w.Attributes), &attrs)
+	if v, ok := attrs["full_name"].(string); ok && v != "" {
+		return v
+	}
+	return w.FriendlyName
+}
+
 // onAccepted joins the accepting agent to the conversation, inside the
 // transaction that accepts the reservation: both happen or neither does. A
 // cold transfer's first agent leaves at the same moment.
@@ -305,7 +317,7 @@ func (s *Service) onAccepted(tx *db.Tx, r taskrouter.Reservation, t taskrouter.T
 	member, err := s.conv.ParticipantTx(tx, c.Sid, identity)
 	if errs.KindOf(err) == errs.NotFound {
 		member, err = s.conv.AddParticipantTx(tx, c.ServiceSid, c.Sid, conversations.ParticipantParams{
-			Identity: &identity, Attributes: ptr(jsonString(map[string]any{"friendlyName": w.FriendlyName, "worker_sid": w.Sid})),
+			Identity: &identity, Attributes: ptr(jsonString(map[string]any{"friendlyName": workerName(w), "worker_sid": w.Sid})),
 			Source: "TASKROUTER"})
 	}
 	if err != nil {
@@ -313,7 +325,7 @@ func (s *Service) onAccepted(tx *db.Tx, r taskrouter.Reservation, t taskrouter.T
 	}
 	now := s.now()
 	agent := Participant{Sid: sid.New(sid.InteractionParticipant), InteractionSid: ch.InteractionSid, ChannelSid: ch.Sid, Type: TypeAgent,
-		Status: ParticipantActive, MediaProperties: jsonString(map[string]any{"sid": member.Sid, "identity": identity, "name": w.FriendlyName}),
+		Status: ParticipantActive, MediaProperties: jsonString(map[string]any{"sid": member.Sid, "identity": identity, "name": workerName(w)}),
 		RoutingProperties: jsonString(map[string]any{"task_sid": t.Sid, "worker_sid": w.Sid, "reservation_sid": r.Sid,
 			"workspace_sid": r.WorkspaceSid}), ConversationParticipantSid: member.Sid, DateCreated: now, DateUpdated: now}
 	if err := tx.Create(&agent).Error; err != nil {
