@@ -192,6 +192,12 @@ func TestAcceptAssignsAndRejectReoffers(t *testing.T) {
 		if _, err := f.e.UpdateTask(f.ctx, f.ws.Sid, task.Sid, TaskParams{AssignmentStatus: &wrap}); err != nil {
 			t.Fatal(err)
 		}
+		// The wrap-up names the worker, so their live views hear of it.
+		var wrapups []Event
+		f.must(d.Gorm.Where("event_type = ? AND reservation_sid = ?", "reservation.wrapup", second.Sid).Find(&wrapups).Error)
+		if len(wrapups) != 1 || wrapups[0].WorkerSid != second.WorkerSid {
+			t.Fatalf("reservation.wrapup events %+v, want one naming worker %s", wrapups, second.WorkerSid)
+		}
 		if _, err := f.e.UpdateTask(f.ctx, f.ws.Sid, task.Sid, TaskParams{AssignmentStatus: &done, Reason: &reason}); err != nil {
 			t.Fatal(err)
 		}

@@ -469,9 +469,20 @@ func (e *Engine) wrapTask(tx *db.Tx, t *Task, reason string) error {
 	if t.AssignmentStatus != TaskAssigned {
 		return errTaskState(t, TaskWrapping)
 	}
-	if err := tx.Model(&Reservation{}).Where("task_sid = ? AND reservation_status = ?", t.Sid, ReservationAccepted).
-		Updates(map[string]any{"reservation_status": ReservationWrapping, "date_updated": e.now()}).Error; err != nil {
+	var accepted []Reservation
+	if err := tx.Where("task_sid = ? AND reservation_status = ?", t.Sid, ReservationAccepted).Find(&accepted).Error; err != nil {
 		return err
+	}
+	for _, r := range accepted {
+		if err := tx.Model(&r).Updates(map[string]any{"reservation_status": ReservationWrapping, "date_updated": e.now()}).Error; err != nil {
+			return err
+		}
+		// Named after the worker, so their desktop hears of the wrap-up
+		// however it was asked for.
+		if err := e.record(tx, Event{WorkspaceSid: t.WorkspaceSid, EventType: "reservation.wrapup", ResourceType: "reservation",
+			ResourceSid: r.Sid, ReservationSid: r.Sid, TaskSid: t.Sid, WorkerSid: r.WorkerSid, TaskQueueSid: t.TaskQueueSid}, nil); err != nil {
+			return err
+		}
 	}
 	return e.setTaskStatus(tx, t, TaskWrapping, reason, "task.wrapup")
 }
