@@ -152,11 +152,7 @@ type chatConn struct {
 	sess *chat.Session
 	in   chan clientFrame
 
-	// readMu orders the reader's deadline extensions against the handler's
-	// final deadline: once ending is set nothing extends it again, so a
-	// client that keeps sending cannot hold a closed connection open.
-	readMu sync.Mutex
-	ending bool
+	window *readWindow
 }
 
 // errClosed ends the handler after a closing frame was sent.
@@ -167,12 +163,11 @@ func (cs *chatSocket) serve(ws *fiberws.Conn) {
 	defer cancel()
 	cc := &chatConn{cs: cs, ws: ws, ctx: ctx, in: make(chan clientFrame, 8)}
 	ws.SetReadLimit(chatMaxFrame)
-	_ = ws.SetReadDeadline(time.Now().Add(chatSilenceLimit))
-	ws.SetPongHandler(func(string) error { return cc.extendRead() })
+	cc.window = newReadWindow(ws, chatSilenceLimit)
 	go cc.read()
 	defer func() {
 		// Unblock and end the reader: it may wait on a silent client.
-		cc.endRead()
+		cc.window.end()
 		for range cc.in {
 		}
 	}()
@@ -207,7 +202,7 @@ func (cc *chatConn) read() {
 		if err != nil {
 			return
 		}
-		_ = cc.extendRead()
+		_ = cc.window.extend()
 		var f clientFrame
 		if kind != websocket.TextMessage || json.Unmarshal(data, &f) != nil || f.Type == "" {
 			f = clientFrame{Type: "\x00malformed"}
@@ -218,25 +213,6 @@ func (cc *chatConn) read() {
 			return
 		}
 	}
-}
-
-// extendRead gives the client another silence limit to send in, unless the
-// handler is ending the connection.
-func (cc *chatConn) extendRead() error {
-	cc.readMu.Lock()
-	defer cc.readMu.Unlock()
-	if cc.ending {
-		return nil
-	}
-	return cc.ws.SetReadDeadline(time.Now().Add(chatSilenceLimit))
-}
-
-// endRead makes the reader's next read fail, for good.
-func (cc *chatConn) endRead() {
-	cc.readMu.Lock()
-	defer cc.readMu.Unlock()
-	cc.ending = true
-	_ = cc.ws.SetReadDeadline(time.Now())
 }
 
 // awaitAuth waits for the first frame, which must be an auth frame.

@@ -56,6 +56,8 @@ type deskConn struct {
 	hub  *realtime.Conn
 	live *desk.Live
 	in   chan deskFrame
+	// window is the read deadline: ended for good when the handler ends.
+	window *readWindow
 }
 
 // socket pushes the desktop's changes as out-of-band swaps. On every new
@@ -72,12 +74,11 @@ func (h *agentDesktop) socket(ws *fiberws.Conn) {
 	defer cancel()
 	dc := &deskConn{h: h, ws: ws, ctx: ctx, live: h.desk.NewLive(a), in: make(chan deskFrame, 8)}
 	ws.SetReadLimit(deskMaxFrame)
-	_ = ws.SetReadDeadline(time.Now().Add(deskSilenceLimit))
-	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(deskSilenceLimit)) })
+	dc.window = newReadWindow(ws, deskSilenceLimit)
 	go dc.read()
 	defer func() {
 		// Unblock and end the reader: it may wait on a silent page.
-		_ = ws.SetReadDeadline(time.Now())
+		dc.window.end()
 		for range dc.in {
 		}
 	}()
@@ -105,7 +106,7 @@ func (dc *deskConn) read() {
 		if err != nil {
 			return
 		}
-		_ = dc.ws.SetReadDeadline(time.Now().Add(deskSilenceLimit))
+		_ = dc.window.extend()
 		var f deskFrame
 		if kind != websocket.TextMessage || json.Unmarshal(data, &f) != nil {
 			continue // not ours to answer: the page only sends these frames
