@@ -18,6 +18,8 @@ func addRoutes(app *fiber.App, d Deps) {
 	addSignInRoutes(app, d)
 	// The agent desktop: staff with the agent role (requireStaff).
 	addDesktopRoutes(app, d)
+	// Supervisor and admin pages (requireStaff with their roles).
+	addConsoleRoutes(app, d)
 
 	if d.Channels != nil {
 		// Carriers authenticate by signature, not Basic auth.

@@ -13,11 +13,14 @@ import (
 
 	"github.com/switchboardhq/switchboard/interactions"
 	"github.com/switchboardhq/switchboard/interactions/desk"
+	"github.com/switchboardhq/switchboard/interactions/insights"
+	"github.com/switchboardhq/switchboard/interactions/supervise"
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/channels"
 	"github.com/switchboardhq/switchboard/internal/channels/simulator"
 	"github.com/switchboardhq/switchboard/internal/conversations"
+	"github.com/switchboardhq/switchboard/internal/jobs"
 	"github.com/switchboardhq/switchboard/internal/media"
 	"github.com/switchboardhq/switchboard/internal/realtime"
 	"github.com/switchboardhq/switchboard/internal/webchat"
@@ -79,6 +82,14 @@ type Deps struct {
 	PlainHTTPCookies bool
 	// Desk serves the agent desktop (/desktop, with Sessions and Hub).
 	Desk *desk.Service
+	// Supervise serves the supervisor's live views and actions, Insights
+	// the historical dashboards (both under the supervisor role).
+	Supervise *supervise.Service
+	Insights  *insights.Service
+	// Keys manages the account's API keys and Jobs the durable jobs
+	// (admin pages).
+	Keys *auth.Store
+	Jobs *jobs.Runner
 }
 
 // New builds the Fiber app with every route.

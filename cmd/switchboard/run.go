@@ -17,6 +17,8 @@ import (
 
 	"github.com/switchboardhq/switchboard/interactions"
 	"github.com/switchboardhq/switchboard/interactions/desk"
+	"github.com/switchboardhq/switchboard/interactions/insights"
+	"github.com/switchboardhq/switchboard/interactions/supervise"
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/channels"
@@ -332,7 +334,8 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		Hub: hub, Tokens: tokens, Done: runCtx.Done(), Webchat: chat, ChatLimits: chat.Limits(), WebchatDemoKey: demoKey,
 		Ready: d.Ping, PublicURL: cfg.PublicURL, Dev: cfg.Dev,
 		Staff: staff, Sessions: sessions, SSO: sso, SSORedirectURL: cfg.OIDCRedirectURL, PlainHTTPCookies: plainLoopback(cfg.PublicURL, ln.Addr().String()),
-		Desk: agentDesk,
+		Desk: agentDesk, Supervise: supervise.New(d, engine, tr, ix, agentDesk), Insights: insights.New(d, tr),
+		Keys: accounts, Jobs: runner,
 	})
 	go runner.Run(runCtx)
 	go router.Run(runCtx)

@@ -153,7 +153,8 @@ func (e *Engine) createWorkspace(tx *db.Tx, p WorkspaceParams, flexDefaults bool
 	var channels []TaskChannel
 	for _, c := range defaultChannels {
 		channels = append(channels, TaskChannel{Sid: sid.New(sid.TaskChannel), WorkspaceSid: ws.Sid, UniqueName: c.unique,
-			FriendlyName: c.friendly, DateCreated: now, DateUpdated: now})
+			FriendlyName: c.friendly, DefaultCapacity: 1, ServiceLevelSeconds: DefaultServiceLevelSeconds,
+			ShortAbandonSeconds: DefaultShortAbandonSeconds, DateCreated: now, DateUpdated: now})
 	}
 	if err := tx.Create(&channels).Error; err != nil {
 		return ws, err

@@ -36,8 +36,14 @@ type TaskChannel struct {
 	FriendlyName            string
 	UniqueName              string
 	ChannelOptimizedRouting bool
-	DateCreated             time.Time
-	DateUpdated             time.Time
+	// Ours, not on the wire: the capacity a new worker gets on this
+	// channel, and the service level (answered within ServiceLevelSeconds)
+	// and short-abandon threshold supervisors and insights measure with.
+	DefaultCapacity     int
+	ServiceLevelSeconds int
+	ShortAbandonSeconds int
+	DateCreated         time.Time
+	DateUpdated         time.Time
 }
 
 // Worker (WK…) is an agent as the router sees them.

@@ -15,6 +15,13 @@ import (
 // MaxUniqueName is the longest task channel UniqueName we accept.
 const MaxUniqueName = 64
 
+// A new task channel's service level: answered within a minute; a
+// customer who leaves within ten seconds is a short abandon.
+const (
+	DefaultServiceLevelSeconds = 60
+	DefaultShortAbandonSeconds = 10
+)
+
 // TaskChannelParams are a task channel's settable fields; nil leaves one as
 // is. UniqueName is fixed once the channel exists.
 type TaskChannelParams struct {
@@ -49,7 +56,8 @@ func (e *Engine) CreateTaskChannel(ctx context.Context, workspaceSid string, p T
 	}
 	now := e.now()
 	tc := TaskChannel{Sid: sid.New(sid.TaskChannel), WorkspaceSid: workspaceSid, FriendlyName: *p.FriendlyName,
-		UniqueName: *p.UniqueName, DateCreated: now, DateUpdated: now}
+		UniqueName: *p.UniqueName, DefaultCapacity: 1, ServiceLevelSeconds: DefaultServiceLevelSeconds,
+		ShortAbandonSeconds: DefaultShortAbandonSeconds, DateCreated: now, DateUpdated: now}
 	set(&tc.ChannelOptimizedRouting, p.ChannelOptimizedRouting)
 	err := e.write(ctx, func(tx *db.Tx) error {
 		// Exclusive against CreateWorker's share lock: a worker created

@@ -20,6 +20,8 @@ import (
 
 	"github.com/switchboardhq/switchboard/interactions"
 	"github.com/switchboardhq/switchboard/interactions/desk"
+	"github.com/switchboardhq/switchboard/interactions/insights"
+	"github.com/switchboardhq/switchboard/interactions/supervise"
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/channels"
@@ -74,6 +76,9 @@ type Server struct {
 	Sessions *auth.Sessions
 	// Desk is the agent desktop's service.
 	Desk *desk.Service
+	// Supervise and Insights are the supervisor's services.
+	Supervise *supervise.Service
+	Insights  *insights.Service
 }
 
 // Option adjusts the server Start boots.
@@ -187,14 +192,17 @@ func Start(t testing.TB, d *db.DB, opts ...Option) *Server {
 	agentDesk.SetMedia(mediaSvc)
 	agentDesk.SetSignaller(hub)
 	sessions := auth.NewSessions(d, auth.SessionOptions{})
+	sup := supervise.New(d, engine, tr, ix, agentDesk)
+	ins := insights.New(d, tr)
 	app := web.New(web.Deps{Log: log, Accounts: accounts, Conversations: engine, TaskRouter: tr, Interactions: ix, Media: mediaSvc, Channels: ch, Ready: d.Ping,
 		Hub: hub, Tokens: tokens, Done: hubCtx.Done(), Webchat: chat, ChatLimits: chat.Limits(),
-		Staff: staff, Sessions: sessions, SSO: o.sso, PlainHTTPCookies: true, Dev: o.dev, Desk: agentDesk})
+		Staff: staff, Sessions: sessions, SSO: o.sso, PlainHTTPCookies: true, Dev: o.dev, Desk: agentDesk,
+		Supervise: sup, Insights: ins, Keys: accounts, Jobs: runner})
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.Shutdown() })
 	s := &Server{URL: base, DB: d, Engine: engine, TaskRouter: tr, Jobs: runner, Media: mediaSvc, MediaDir: mediaDir, Channels: ch,
 		Router: taskrouter.NewRouter(tr, log), Webhooks: hooks, Hub: hub, Accounts: accounts, Tokens: tokens, Webchat: chat, AccountSid: acct.Sid, AuthToken: acct.AuthToken,
-		Staff: staff, Sessions: sessions, Desk: agentDesk}
+		Staff: staff, Sessions: sessions, Desk: agentDesk, Supervise: sup, Insights: ins}
 	s.Twilio = s.Client(acct.Sid, acct.AuthToken)
 	return s
 }
