@@ -23,6 +23,7 @@ type Engine struct {
 	accountSid  string
 	now         func() time.Time
 	acceptHooks []AcceptHook
+	observers   []EventObserver
 	callbacks   CallbackSender
 
 	plansMu sync.Mutex

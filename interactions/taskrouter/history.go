@@ -33,6 +33,9 @@ func (e *Engine) record(tx *db.Tx, ev Event, data map[string]any) error {
 	if err := tx.Create(&ev).Error; err != nil {
 		return err
 	}
+	if err := e.observe(tx, ev, data); err != nil {
+		return err
+	}
 	if err := bus.Publish(tx, bus.Event{Type: bus.Type(bus.TaskRouterPrefix + ev.EventType), Sid: ev.ResourceSid,
 		WorkspaceSid: ev.WorkspaceSid, WorkerSid: ev.WorkerSid, TaskSid: ev.TaskSid, ReservationSid: ev.ReservationSid}); err != nil {
 		return err
