@@ -10,9 +10,9 @@ HTMX_WS_VERSION := 2.0.4
 
 .PHONY: run build test vet generate check-generated vendor-js clean
 
-## run: build and start the server in demo mode on the embedded SQLite database
+## run: build and start the server in demo mode on the embedded SQLite database, with demo traffic
 run: build
-	./$(BIN) serve --dev
+	./$(BIN) serve --dev --demo-traffic
 
 ## build: compile the server into bin/
 build:

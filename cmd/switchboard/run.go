@@ -55,6 +55,8 @@ type config struct {
 	DatabaseURL string
 	PublicURL   string
 	Dev         bool
+	// DemoTraffic plays customers and bot agents (dev mode only).
+	DemoTraffic bool
 	LogLevel    string
 	// SecretKey is SWITCHBOARD_SECRET_KEY; never a flag, as command lines
 	// are visible to every user of the machine.
@@ -122,6 +124,8 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 		fs.StringVar(&cfg.PublicURL, "public-url", getenv("SWITCHBOARD_PUBLIC_URL"), "external base URL used in resource links; default: from each request (env SWITCHBOARD_PUBLIC_URL)")
 		dev := getenv("SWITCHBOARD_DEV")
 		fs.BoolVar(&cfg.Dev, "dev", dev == "1" || dev == "true", "demo mode: demo data and sign-in; loopback addresses only (env SWITCHBOARD_DEV=1)")
+		traffic := getenv("SWITCHBOARD_DEMO_TRAFFIC")
+		fs.BoolVar(&cfg.DemoTraffic, "demo-traffic", traffic == "1" || traffic == "true", "with --dev: simulated customers write in and two bot agents answer, so the supervisor views have live work (env SWITCHBOARD_DEMO_TRAFFIC=1)")
 		cfg.SecretKey = getenv("SWITCHBOARD_SECRET_KEY")
 		fs.StringVar(&allowPrivate, "webhook-allow-private", getenv("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE"), "internal address ranges (CIDRs) outgoing webhooks may still reach, e.g. 127.0.0.0/8 (env SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE)")
 		staffFlags(fs, &cfg, getenv, &sso)
@@ -140,6 +144,9 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 		if err := sso.apply(&cfg); err != nil {
 			return cfg, err
 		}
+	}
+	if cfg.DemoTraffic && !cfg.Dev {
+		return cfg, fmt.Errorf("--demo-traffic plays customers against the demo data, so it needs --dev")
 	}
 	if cfg.Dev && !isLoopback(cfg.Addr) {
 		return cfg, fmt.Errorf("--dev serves demo sign-in and data, so it only listens on a loopback address (127.0.0.1, [::1], localhost), not %q", cfg.Addr)
@@ -328,6 +335,11 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		if err := seedDevDesk(ctx, tr, agentDesk, staff, ch); err != nil {
 			return err
 		}
+		if cfg.DemoTraffic {
+			if err := startDemoTraffic(runCtx, tr, agentDesk, staff, ch, sim, log); err != nil {
+				return fmt.Errorf("demo traffic: %w", err)
+			}
+		}
 	}
 	app := web.New(web.Deps{
 		Log: log, Accounts: accounts, Conversations: engine, TaskRouter: tr, Interactions: ix, Media: mediaSvc, Channels: ch, Simulator: sim,
@@ -347,6 +359,9 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "Play a customer: %s/dev/phone texts +15550100 (SMS) or whatsapp:+15550100 through the simulated carrier\n", url)
 		fmt.Fprintf(stdout, "Or chat as a website visitor: %s/webchat/demo\n", url)
 		fmt.Fprintf(stdout, "Staff sign in (demo users, dev mode only): %s/auth/dev\n", url)
+		if cfg.DemoTraffic {
+			fmt.Fprintf(stdout, "Demo traffic is on: simulated customers write in every 15-40 s and two bot agents answer; supervisors: %s/supervisor/queues\n", url)
+		}
 	}
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
