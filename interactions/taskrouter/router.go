@@ -540,16 +540,25 @@ func (r *Router) advance(ctx context.Context, p *pass, t *Task, reason string) e
 	if err != nil {
 		return err
 	}
-	fi, ti := t.FilterIndex, t.TargetIndex+1
-	if targetAt(plan, fi, ti) == nil {
-		fi, ti = -1, 0
-		if plan.defaultTarget == nil || t.FilterIndex < 0 {
-			// Nowhere further to go: stay on the last target, its timeout spent.
-			return nil
-		}
+	fi, ti, ok := nextTarget(plan, t.FilterIndex, t.TargetIndex)
+	if !ok {
+		// Nowhere further to go: stay on the last target, its timeout spent.
+		return nil
 	}
 	tp := targetAt(plan, fi, ti)
 	return r.enterTarget(ctx, p, t, fi, ti, tp.queue, tp.priority, tp.timeout, reason)
+}
+
+// nextTarget is the step after target ti of filter fi: the filter's next
+// target, else the default filter; ok is false when there is none.
+func nextTarget(plan workflowPlan, fi, ti int) (int, int, bool) {
+	if targetAt(plan, fi, ti+1) != nil {
+		return fi, ti + 1, true
+	}
+	if plan.defaultTarget == nil || fi < 0 {
+		return fi, ti, false
+	}
+	return -1, 0, true
 }
 
 // enterTarget saves a task's move into a workflow target (or a routing

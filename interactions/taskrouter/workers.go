@@ -68,7 +68,7 @@ func workerNameTaken(q *gorm.DB, workspaceSid, name, exceptSid string) error {
 }
 
 // CreateWorker adds a worker in the given activity (the workspace's default
-// one when none is given), with capacity 1 on every task channel.
+// one when none is given), with each task channel's DefaultCapacity on it.
 func (e *Engine) CreateWorker(ctx context.Context, workspaceSid string, p WorkerParams) (Worker, error) {
 	if err := checkWorkerParams(p, true); err != nil {
 		return Worker{}, err
@@ -105,14 +105,16 @@ func (e *Engine) CreateWorker(ctx context.Context, workspaceSid string, p Worker
 			}
 			return err
 		}
-		var channels []string
-		if err := tx.Model(&TaskChannel{}).Where("workspace_sid = ?", workspaceSid).Order("sid").Pluck("sid", &channels).Error; err != nil {
+		var channels []TaskChannel
+		if err := tx.Where("workspace_sid = ?", workspaceSid).Order("sid").Find(&channels).Error; err != nil {
 			return err
 		}
 		if len(channels) > 0 {
 			wcs := make([]WorkerChannel, len(channels))
 			for i, tc := range channels {
-				wcs[i] = newWorkerChannel(workspaceSid, w.Sid, tc, now)
+				// A new worker starts with each channel's default capacity.
+				wcs[i] = newWorkerChannel(workspaceSid, w.Sid, tc.Sid, now)
+				wcs[i].Capacity = tc.DefaultCapacity
 			}
 			if err := tx.Create(&wcs).Error; err != nil {
 				return err

@@ -2,9 +2,11 @@ package taskrouter
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchboardhq/switchboard/interactions/expr"
 	"github.com/switchboardhq/switchboard/internal/errs"
@@ -91,7 +93,7 @@ func compileWorkflow(configuration string, queueExists func(string) bool) (workf
 	dec := json.NewDecoder(strings.NewReader(configuration))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
-		return workflowPlan{}, errs.Invalidf("Configuration is not a valid workflow document: %v", err)
+		return workflowPlan{}, errs.Invalidf("Configuration is not a valid workflow document%s: %v", jsonPlace(configuration, err), err)
 	}
 	var plan workflowPlan
 	for i, f := range cfg.TaskRouting.Filters {
@@ -194,4 +196,24 @@ func (e *Engine) planOf(wf Workflow) (workflowPlan, error) {
 	}
 	e.plans[wf.Sid] = cachedPlan{updated: wf.DateUpdated, plan: plan}
 	return plan, nil
+}
+
+// jsonPlace says where in the document a decoding error is, as " at line
+// L, column C", so an editor can point at it; "" when the error has no offset.
+func jsonPlace(doc string, err error) string {
+	var offset int64
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		offset = syntax.Offset
+	case errors.As(err, &typ):
+		offset = typ.Offset
+	default:
+		return ""
+	}
+	before := doc[:min(int(offset), len(doc))]
+	line := strings.Count(before, "\n") + 1
+	col := utf8.RuneCountInString(before[strings.LastIndex(before, "\n")+1:])
+	return fmt.Sprintf(" at line %d, column %d", line, max(col, 1))
 }
