@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/twilio/twilio-go"
 	twclient "github.com/twilio/twilio-go/client"
 
@@ -79,6 +80,9 @@ type Server struct {
 	// Supervise and Insights are the supervisor's services.
 	Supervise *supervise.Service
 	Insights  *insights.Service
+	// Routes are every route the app serves (not middleware), for tests
+	// that check a rule holds on all of them.
+	Routes []fiber.Route
 }
 
 // Option adjusts the server Start boots.
@@ -202,7 +206,7 @@ func Start(t testing.TB, d *db.DB, opts ...Option) *Server {
 	t.Cleanup(func() { _ = app.Shutdown() })
 	s := &Server{URL: base, DB: d, Engine: engine, TaskRouter: tr, Jobs: runner, Media: mediaSvc, MediaDir: mediaDir, Channels: ch,
 		Router: taskrouter.NewRouter(tr, log), Webhooks: hooks, Hub: hub, Accounts: accounts, Tokens: tokens, Webchat: chat, AccountSid: acct.Sid, AuthToken: acct.AuthToken,
-		Staff: staff, Sessions: sessions, Desk: agentDesk, Supervise: sup, Insights: ins}
+		Staff: staff, Sessions: sessions, Desk: agentDesk, Supervise: sup, Insights: ins, Routes: app.GetRoutes(true)}
 	s.Twilio = s.Client(acct.Sid, acct.AuthToken)
 	return s
 }
