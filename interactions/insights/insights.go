@@ -2,6 +2,11 @@
 // manager reads: volume, handle time, first response, speed of answer,
 // service level, abandonment, transfers and dispositions, over a date
 // range and per queue, agent or channel.
+//
+// The figures come from a fact table with one row per task
+// (insights_tasks), which an observer of the TaskRouter keeps up to date
+// inside the transaction of every task and reservation event; the
+// dashboards aggregate it in SQL.
 package insights
 
 import (
@@ -16,11 +21,17 @@ type Service struct {
 	db  *db.DB
 	tr  *taskrouter.Engine
 	now func() time.Time
+	// loc is the time zone whose days and hours the dashboards count in:
+	// the server's.
+	loc *time.Location
 }
 
-// New returns the insights service.
+// New returns the insights service and starts keeping the task facts from
+// tr's events. Create one per engine: each registers its own observer.
 func New(d *db.DB, tr *taskrouter.Engine) *Service {
-	return &Service{db: d, tr: tr, now: time.Now}
+	s := &Service{db: d, tr: tr, now: time.Now, loc: time.Local}
+	tr.OnEvent(observe)
+	return s
 }
 
 // SetClock replaces the clock (tests).
