@@ -18,12 +18,16 @@ type TaskChannelSettings struct {
 	DefaultCapacity     int
 	ServiceLevelSeconds int
 	ShortAbandonSeconds int
+	FriendlyName        *string // nil keeps the name
 }
 
 // check validates the settings: a capacity a worker channel may have, and
 // a short abandon shorter than the service level (a customer who leaves
 // before they could have been answered in time is not a missed answer).
 func (s TaskChannelSettings) check() error {
+	if err := checkFriendlyName(s.FriendlyName, false); err != nil {
+		return err
+	}
 	switch {
 	case s.DefaultCapacity < 0 || s.DefaultCapacity > MaxChannelCapacity:
 		return errs.Invalidf("DefaultCapacity must be between 0 and %d", MaxChannelCapacity)
@@ -39,7 +43,7 @@ func (s TaskChannelSettings) check() error {
 }
 
 // UpdateTaskChannelSettings sets a task channel's default capacity and
-// service-level thresholds. Workers that exist keep their capacity: the
+// service-level thresholds, and renames it when FriendlyName is given. Workers that exist keep their capacity: the
 // default applies to workers created from now on.
 func (e *Engine) UpdateTaskChannelSettings(ctx context.Context, workspaceSid, key string, s TaskChannelSettings) (TaskChannel, error) {
 	if err := s.check(); err != nil {
@@ -52,8 +56,9 @@ func (e *Engine) UpdateTaskChannelSettings(ctx context.Context, workspaceSid, ke
 			return err
 		}
 		tc.DefaultCapacity, tc.ServiceLevelSeconds, tc.ShortAbandonSeconds = s.DefaultCapacity, s.ServiceLevelSeconds, s.ShortAbandonSeconds
+		set(&tc.FriendlyName, s.FriendlyName)
 		tc.DateUpdated = e.now()
-		if err := tx.Model(&tc).Select("default_capacity", "service_level_seconds", "short_abandon_seconds", "date_updated").
+		if err := tx.Model(&tc).Select("friendly_name", "default_capacity", "service_level_seconds", "short_abandon_seconds", "date_updated").
 			Updates(&tc).Error; err != nil {
 			return err
 		}

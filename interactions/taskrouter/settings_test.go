@@ -16,31 +16,32 @@ func TestTaskChannelSettingsAreValidatedAndNewWorkersGetTheDefaultCapacity(t *te
 			s    TaskChannelSettings
 			want string
 		}{
-			{"negative capacity", TaskChannelSettings{-1, 60, 10}, "DefaultCapacity"},
-			{"capacity over the maximum", TaskChannelSettings{51, 60, 10}, "DefaultCapacity"},
-			{"no service level", TaskChannelSettings{2, 0, 10}, "ServiceLevelSeconds"},
-			{"no short abandon", TaskChannelSettings{2, 60, 0}, "ShortAbandonSeconds"},
-			{"short abandon as long as the service level", TaskChannelSettings{2, 30, 30}, "shorter than"},
+			{"negative capacity", TaskChannelSettings{-1, 60, 10, nil}, "DefaultCapacity"},
+			{"capacity over the maximum", TaskChannelSettings{51, 60, 10, nil}, "DefaultCapacity"},
+			{"no service level", TaskChannelSettings{2, 0, 10, nil}, "ServiceLevelSeconds"},
+			{"no short abandon", TaskChannelSettings{2, 60, 0, nil}, "ShortAbandonSeconds"},
+			{"short abandon as long as the service level", TaskChannelSettings{2, 30, 30, nil}, "shorter than"},
+			{"an empty name", TaskChannelSettings{2, 60, 10, ptr(" ")}, "FriendlyName"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				_, err := f.e.UpdateTaskChannelSettings(f.ctx, f.ws.Sid, "chat", tc.s)
 				wantError(t, err, errs.Invalid, tc.want)
 				got, err := f.e.TaskChannel(f.ctx, f.ws.Sid, "chat")
 				f.must(err)
-				if got.DefaultCapacity != 1 || got.ServiceLevelSeconds != DefaultServiceLevelSeconds || got.ShortAbandonSeconds != DefaultShortAbandonSeconds {
+				if got.FriendlyName != "Programmable Chat" || got.DefaultCapacity != 1 || got.ServiceLevelSeconds != DefaultServiceLevelSeconds || got.ShortAbandonSeconds != DefaultShortAbandonSeconds {
 					t.Fatalf("a refused update changed the channel: %+v", got)
 				}
 			})
 		}
-		_, err := f.e.UpdateTaskChannelSettings(f.ctx, f.ws.Sid, "TC00000000000000000000000000000000", TaskChannelSettings{2, 60, 10})
+		_, err := f.e.UpdateTaskChannelSettings(f.ctx, f.ws.Sid, "TC00000000000000000000000000000000", TaskChannelSettings{2, 60, 10, nil})
 		wantError(t, err, errs.NotFound, "TaskChannels")
 
-		chat, err := f.e.UpdateTaskChannelSettings(f.ctx, f.ws.Sid, "chat", TaskChannelSettings{3, 45, 5})
+		chat, err := f.e.UpdateTaskChannelSettings(f.ctx, f.ws.Sid, "chat", TaskChannelSettings{3, 45, 5, ptr("Web chat")})
 		f.must(err)
-		if chat.DefaultCapacity != 3 || chat.ServiceLevelSeconds != 45 || chat.ShortAbandonSeconds != 5 {
+		if chat.FriendlyName != "Web chat" || chat.DefaultCapacity != 3 || chat.ServiceLevelSeconds != 45 || chat.ShortAbandonSeconds != 5 {
 			t.Fatalf("saved settings = %+v", chat)
 		}
-		_, err = f.e.UpdateTaskChannelSettings(f.ctx, f.ws.Sid, "sms", TaskChannelSettings{0, 60, 10})
+		_, err = f.e.UpdateTaskChannelSettings(f.ctx, f.ws.Sid, "sms", TaskChannelSettings{0, 60, 10, nil})
 		f.must(err)
 
 		w, err := f.e.CreateWorker(f.ctx, f.ws.Sid, WorkerParams{FriendlyName: ptr("newcomer")})

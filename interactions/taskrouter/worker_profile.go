@@ -54,7 +54,9 @@ func ProfileOf(attributes string) WorkerProfile {
 	return p
 }
 
-func (p *WorkerProfile) check() error {
+// Normalize checks a profile and tidies it (skills trimmed, blanks and
+// repeats dropped, the team trimmed), as UpdateWorkerProfile will.
+func (p *WorkerProfile) Normalize() error {
 	var skills []string
 	for _, s := range p.Skills {
 		s = strings.TrimSpace(s)
@@ -98,7 +100,7 @@ func (p *WorkerProfile) check() error {
 // worker.attributes.update and worker.capacity.update as from the REST API.
 // Everything is checked first: bad input changes nothing.
 func (e *Engine) UpdateWorkerProfile(ctx context.Context, workspaceSid, workerSid string, p WorkerProfile) (Worker, error) {
-	if err := p.check(); err != nil {
+	if err := p.Normalize(); err != nil {
 		return Worker{}, err
 	}
 	w, err := e.Worker(ctx, workspaceSid, workerSid)
