@@ -93,7 +93,7 @@ func (h *agentDesktop) fail(c *fiber.Ctx, err error) error {
 // page is the desktop, with the conversation ?c= open when given.
 func (h *agentDesktop) page(c *fiber.Ctx) error {
 	ctx, a := c.UserContext(), agentOf(c)
-	p := desktop.Props{CSRF: csrfToken(ctx)}
+	p := desktop.Props{CSRF: csrfToken(ctx), Console: staffOf(c).Has("supervisor")}
 	var err error
 	if p.Header, err = h.desk.Header(ctx, a); err != nil {
 		return err
