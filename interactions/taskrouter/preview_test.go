@@ -57,7 +57,7 @@ func TestPreviewPicksWhatTheRouterOffers(t *testing.T) {
 				f.worker("bo", skills("support"), true, nil)
 				f.must(d.Gorm.Model(&Worker{}).Where("friendly_name = ?", "bo").Update("last_reserved_at", earlier).Error)
 				f.worker("ana", skills("support"), true, nil)
-				f.worker("cy", skills("support"), false, nil)                        // offline
+				f.worker("cy", skills("support"), false, nil)                       // offline
 				f.worker("dan", skills("support"), true, map[string]int{"chat": 0}) // no room on chat
 				f.worker("eve", levels("sales", 2), true, nil)
 				f.worker("fay", levels("sales", 5), true, nil)
