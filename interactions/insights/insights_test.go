@@ -2,9 +2,12 @@ package insights
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"log/slog"
 	"testing"
 	"time"
+	_ "time/tzdata" // the daylight-saving test's zone, wherever it runs
 
 	"github.com/switchboardhq/switchboard/interactions"
 	"github.com/switchboardhq/switchboard/interactions/desk"
@@ -13,6 +16,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/conversations"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
+	"github.com/switchboardhq/switchboard/internal/errs"
 	"github.com/switchboardhq/switchboard/internal/jobs"
 )
 
@@ -357,5 +361,93 @@ func TestAScriptedDayGivesEveryFigureExactly(t *testing.T) {
 			t.Fatalf("a day later %+v", empty)
 		}
 		_ = ana
+	})
+}
+
+func TestTheDemoHistoryFillsPastDaysOnceHoweverOftenItRuns(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newDay(t, d, scriptDate())
+		s.agent("ana")
+		s.agent("ben")
+		s.ins.loc = time.Local
+		now := time.Date(2026, 3, 12, 15, 0, 0, 0, time.Local)
+		s.must(SeedDemo(s.ctx, d, s.ws.Sid, 7, now))
+		var first int64
+		s.must(d.Gorm.Model(&Fact{}).Count(&first).Error)
+		s.must(SeedDemo(s.ctx, d, s.ws.Sid, 7, now))
+		var again int64
+		s.must(d.Gorm.Model(&Fact{}).Count(&again).Error)
+		if first < 7*20 || again != first {
+			t.Fatalf("%d tasks seeded, %d after seeding again", first, again)
+		}
+		// A day later only the day between is added.
+		s.must(SeedDemo(s.ctx, d, s.ws.Sid, 7, now.AddDate(0, 0, 1)))
+		var later int64
+		s.must(d.Gorm.Model(&Fact{}).Count(&later).Error)
+		dash, err := s.ins.Dashboard(s.ctx, s.ws.Sid, Filter{From: now.AddDate(0, 0, -7), To: now})
+		s.must(err)
+		if len(dash.ByDay) != 8 || later == first || int64(dash.ByDay[7].Tasks) != later-first || dash.Totals.Tasks != int(later) {
+			t.Fatalf("a day later %d tasks (%d on the new day), dashboard %+v", later, dash.ByDay[7].Tasks, dash.Totals)
+		}
+		if dash.Totals.Handled == 0 || dash.Totals.AHT == 0 || len(dash.Agents) != 2 || len(dash.Channels) != 3 {
+			t.Fatalf("demo dashboard %+v", dash)
+		}
+	})
+}
+
+func TestDaysAndHoursAreLocalAcrossADaylightSavingChange(t *testing.T) {
+	madrid, err := time.LoadLocation("Europe/Madrid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newDay(t, d, scriptDate())
+		s.ins.loc = madrid
+		tc, err := s.tr.TaskChannel(s.ctx, s.ws.Sid, "chat")
+		s.must(err)
+		// Madrid moves from UTC+1 to UTC+2 at 01:00 UTC on 29 March 2026.
+		for i, at := range []string{"2026-03-28T23:30:00Z", "2026-03-29T21:30:00Z", "2026-03-29T22:30:00Z"} {
+			created, err := time.Parse(time.RFC3339, at)
+			s.must(err)
+			s.must(d.Gorm.Create(&Fact{TaskSid: fmt.Sprintf("WT%032d", i), WorkspaceSid: s.ws.Sid, TaskChannelSid: tc.Sid,
+				CreatedAt: created}).Error)
+		}
+		dash, err := s.ins.Dashboard(s.ctx, s.ws.Sid, Filter{From: time.Date(2026, 3, 28, 0, 0, 0, 0, madrid),
+			To: time.Date(2026, 3, 30, 0, 0, 0, 0, madrid)})
+		s.must(err)
+		var days []string
+		for _, r := range dash.ByDay {
+			days = append(days, fmt.Sprintf("%s:%d", r.Key, r.Tasks))
+		}
+		if want := []string{"2026-03-28:0", "2026-03-29:2", "2026-03-30:1"}; !slices.Equal(days, want) {
+			t.Fatalf("days %v, want %v", days, want)
+		}
+		if dash.ByHour[0].Tasks != 2 || dash.ByHour[23].Tasks != 1 || dash.Totals.Tasks != 3 {
+			t.Fatalf("hours 00: %d, 23: %d", dash.ByHour[0].Tasks, dash.ByHour[23].Tasks)
+		}
+	})
+}
+
+func TestABadDateRangeIsRefusedWithAReadableMessage(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newDay(t, d, scriptDate())
+		day := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+		for _, c := range []struct {
+			name string
+			f    Filter
+			want string
+		}{
+			{"no dates", Filter{}, "Choose both a start and an end date"},
+			{"end before start", Filter{From: day, To: day.AddDate(0, 0, -1)}, "The end date 2026-03-09 is before the start date 2026-03-10"},
+			{"over a year", Filter{From: day, To: day.AddDate(0, 0, MaxDays)}, "Choose at most 366 days"},
+		} {
+			_, err := s.ins.Dashboard(s.ctx, s.ws.Sid, c.f)
+			if errs.KindOf(err) != errs.Invalid || err.Error() != c.want {
+				t.Errorf("%s: %v, want %q", c.name, err, c.want)
+			}
+		}
+		if _, err := s.ins.Dashboard(s.ctx, s.ws.Sid, Filter{From: day, To: day.AddDate(0, 0, MaxDays-1)}); err != nil {
+			t.Fatalf("a range of %d days: %v", MaxDays, err)
+		}
 	})
 }
