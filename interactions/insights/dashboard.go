@@ -8,6 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"gorm.io/gorm"
+
+	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/errs"
 )
@@ -39,9 +42,11 @@ type Filter struct {
 //     completed tasks; AvgWrap: wrap-up → completion, over tasks wrapped.
 //   - FirstResponse: acceptance → the agent's first message, over tasks
 //     the agent wrote in.
-//   - Transfers: transfers made from the tasks.
+//   - Transfers: transfers made from the tasks. CompletedTasks: tasks
+//     completed.
 type Figures struct {
 	Tasks, Handled, Abandoned, ShortAbandons, InServiceLevel, Transfers int
+	CompletedTasks                                                      int
 	ASA, AHT, AvgWrap, FirstResponse                                    time.Duration
 }
 
@@ -99,42 +104,82 @@ func (s *Service) Dashboard(ctx context.Context, workspaceSid string, f Filter) 
 	if err != nil {
 		return Dashboard{}, err
 	}
-	q := s.db.Gorm.WithContext(ctx)
 	out := Dashboard{Filter: f}
 	if out.QueueNames, out.AgentNames, out.ChannelNames, err = names(ctx, s.db, workspaceSid); err != nil {
 		return out, err
 	}
+	err = s.read(ctx, func(q *gorm.DB) error { return s.aggregate(q, workspaceSid, from, to, &out) })
+	return out, err
+}
+
+// read runs fn's queries. On Postgres they share a read-only transaction
+// tuned for one scan of many rows into a few small groups: hashing every
+// grouping set (the planner cannot tell how few days a range has and would
+// sort a year of rows instead) and no JIT compilation, which costs more
+// than it saves on these few expressions.
+func (s *Service) read(ctx context.Context, fn func(q *gorm.DB) error) error {
+	q := s.db.Gorm.WithContext(ctx)
+	if s.db.Dialect != db.Postgres {
+		return fn(q)
+	}
+	return q.Transaction(func(tx *gorm.DB) error {
+		for _, set := range []string{"SET TRANSACTION READ ONLY", "SET LOCAL work_mem = '32MB'", "SET LOCAL enable_sort = off",
+			"SET LOCAL jit = off"} {
+			if err := tx.Exec(set).Error; err != nil {
+				return err
+			}
+		}
+		return fn(tx)
+	})
+}
+
+// rollups are the groups the dashboard adds up from base (the tasks
+// grouped by day, queue, agent and channel): each names the columns it
+// groups by ("" for none).
+var rollups = []struct{ dim, k1, k2 string }{
+	{"total", "", ""}, {"day", "day", ""}, {"queue", "queue", ""}, {"agent", "agent", ""},
+	{"channel", "channel", ""}, {"dayqueue", "day", "queue"},
+}
+
+// aggregate fills out's figures from the fact rows of the range. The
+// range is scanned three times, whatever its length: once grouping tasks
+// by day, queue, agent and channel (all the tables and the daily charts
+// add those groups up), once by hour of the day and once by disposition.
+func (s *Service) aggregate(q *gorm.DB, workspaceSid string, from, to time.Time, out *Dashboard) error {
 	local := localTime(s.db.Dialect, from, to)
-	where, args := filterSQL(workspaceSid, f, from, to)
+	where, args := filterSQL(workspaceSid, out.Filter, from, to)
 	for k, v := range local.args {
 		args[k] = v
 	}
+	thresholds, err := channelThresholds(q, workspaceSid, args)
+	if err != nil {
+		return err
+	}
+	agg := strings.NewReplacer("@sl", thresholds.sl, "@short", thresholds.short).Replace(rowSums)
+	facts := "\nFROM insights_tasks f" + where
 
-	// One pass groups the tasks by day, queue, agent and channel; the
-	// rollups sum those groups, so the range is read once for all of them.
+	var parts []string
+	for _, r := range rollups {
+		k1, k2, group := "''", "''", ""
+		if r.k1 != "" {
+			k1, group = r.k1, " GROUP BY "+r.k1
+		}
+		if r.k1 == "day" {
+			k1 = local.dayText("day")
+		}
+		if r.k2 != "" {
+			k2, group = r.k2, group+", "+r.k2
+		}
+		parts = append(parts, "SELECT '"+r.dim+"' AS dim, "+k1+" AS k1, "+k2+" AS k2, "+outerSums+" FROM base"+group)
+	}
+	query := "WITH base AS MATERIALIZED (SELECT " + local.day + " AS day, f.task_queue_sid AS queue, f.worker_sid AS agent, " +
+		"f.task_channel_sid AS channel, " + agg + facts + " GROUP BY 1, 2, 3, 4)\n" + strings.Join(parts, "\nUNION ALL\n")
 	var groups []struct {
 		Dim, K1, K2 string
 		Sums        sums `gorm:"embedded"`
 	}
-	rollups := []struct{ dim, k1, k2 string }{
-		{"total", "''", "''"}, {"day", "day", "''"}, {"queue", "queue", "''"}, {"agent", "agent", "''"},
-		{"channel", "channel", "''"}, {"dayqueue", "day", "queue"},
-	}
-	var parts []string
-	for _, r := range rollups {
-		group := ""
-		if r.k1 != "''" {
-			group = " GROUP BY " + r.k1
-			if r.k2 != "''" {
-				group += ", " + r.k2
-			}
-		}
-		parts = append(parts, "SELECT '"+r.dim+"' AS dim, "+r.k1+" AS k1, "+r.k2+" AS k2, "+outerSums+" FROM base"+group)
-	}
-	query := "WITH base AS MATERIALIZED (SELECT " + local.day + " AS day, f.task_queue_sid AS queue, f.worker_sid AS agent, " +
-		"f.task_channel_sid AS channel, " + innerSums + factsFrom + where + " GROUP BY 1, 2, 3, 4)\n" + strings.Join(parts, "\nUNION ALL\n")
 	if err := q.Raw(query, args).Scan(&groups).Error; err != nil {
-		return out, errs.Wrap(err, "insights")
+		return errs.Wrap(err, "insights")
 	}
 	byDay := map[string]Figures{}
 	for _, g := range groups {
@@ -177,8 +222,8 @@ func (s *Service) Dashboard(ctx context.Context, workspaceSid string, f Filter) 
 		Hour int
 		Sums sums `gorm:"embedded"`
 	}
-	if err := q.Raw("SELECT "+local.hour+" AS hour, "+innerSums+factsFrom+where+" GROUP BY 1", args).Scan(&hours).Error; err != nil {
-		return out, errs.Wrap(err, "insights by hour")
+	if err := q.Raw("SELECT "+local.hour+" AS hour, "+agg+facts+" GROUP BY 1", args).Scan(&hours).Error; err != nil {
+		return errs.Wrap(err, "insights by hour")
 	}
 	byHour := map[int]Figures{}
 	for _, h := range hours {
@@ -188,24 +233,57 @@ func (s *Service) Dashboard(ctx context.Context, workspaceSid string, f Filter) 
 		out.ByHour = append(out.ByHour, Row{Key: fmt.Sprintf("%02d", h), Label: fmt.Sprintf("%02d:00", h), Figures: byHour[h]})
 	}
 
-	var disp []struct {
-		Code  string
-		Label *string
-		Count int
+	if err := q.Raw("SELECT f.disposition AS code, COUNT(*) AS count"+facts+
+		" AND f.completed_at IS NOT NULL AND f.disposition <> '' GROUP BY f.disposition", args).Scan(&out.Dispositions).Error; err != nil {
+		return errs.Wrap(err, "insights dispositions")
 	}
-	if err := q.Raw(`SELECT f.disposition AS code, MAX(d.label) AS label, COUNT(*) AS count`+factsFrom+`
-LEFT JOIN desk_dispositions d ON d.workspace_sid = f.workspace_sid AND d.code = f.disposition`+
-		where+` AND f.disposition <> '' GROUP BY f.disposition ORDER BY count DESC, code`, args).Scan(&disp).Error; err != nil {
-		return out, errs.Wrap(err, "insights dispositions")
+	return dispositionLabels(q, workspaceSid, out.Dispositions)
+}
+
+// dispositionLabels names dispositions by their labels, most used first.
+func dispositionLabels(q *gorm.DB, workspaceSid string, ds []DispositionCount) error {
+	var rows []struct{ Code, Label string }
+	if err := q.Raw("SELECT code, label FROM desk_dispositions WHERE workspace_sid = ?", workspaceSid).Scan(&rows).Error; err != nil {
+		return errs.Wrap(err, "insights: dispositions")
 	}
-	for _, d := range disp {
-		label := d.Code
-		if d.Label != nil {
-			label = *d.Label
+	for i := range ds {
+		ds[i].Label = ds[i].Code // one deleted since
+		for _, r := range rows {
+			if r.Code == ds[i].Code {
+				ds[i].Label = r.Label
+			}
 		}
-		out.Dispositions = append(out.Dispositions, DispositionCount{Code: d.Code, Label: label, Count: d.Count})
 	}
-	return out, nil
+	sort.Slice(ds, func(i, j int) bool {
+		return ds[i].Count > ds[j].Count || ds[i].Count == ds[j].Count && ds[i].Code < ds[j].Code
+	})
+	return nil
+}
+
+// thresholdSQL are the service level and short abandon thresholds of a
+// task's channel, in milliseconds, as SQL over f.task_channel_sid.
+type thresholdSQL struct{ sl, short string }
+
+// channelThresholds reads the workspace's channels' thresholds into CASE
+// expressions (a handful of channels), so the scan joins nothing.
+func channelThresholds(q *gorm.DB, workspaceSid string, args map[string]any) (thresholdSQL, error) {
+	var chans []struct {
+		Sid                                      string
+		ServiceLevelSeconds, ShortAbandonSeconds int
+	}
+	if err := q.Raw("SELECT sid, service_level_seconds, short_abandon_seconds FROM task_channels WHERE workspace_sid = ? ORDER BY sid",
+		workspaceSid).Scan(&chans).Error; err != nil {
+		return thresholdSQL{}, errs.Wrap(err, "insights: task channels")
+	}
+	sl, short := "CASE f.task_channel_sid", "CASE f.task_channel_sid"
+	for i, c := range chans {
+		name := fmt.Sprintf("tc%d", i)
+		args[name] = c.Sid
+		sl += fmt.Sprintf(" WHEN @%s THEN %d", name, c.ServiceLevelSeconds*1000)
+		short += fmt.Sprintf(" WHEN @%s THEN %d", name, c.ShortAbandonSeconds*1000)
+	}
+	return thresholdSQL{sl: sl + fmt.Sprintf(" ELSE %d END", taskrouter.DefaultServiceLevelSeconds*1000),
+		short: short + fmt.Sprintf(" ELSE %d END", taskrouter.DefaultShortAbandonSeconds*1000)}, nil
 }
 
 // normalize checks a filter's dates and resolves them to the local
@@ -230,9 +308,6 @@ func normalize(f Filter, loc *time.Location) (Filter, time.Time, time.Time, erro
 	return f, f.From, to, nil
 }
 
-// factsFrom reads the fact table with each task's channel thresholds.
-const factsFrom = "\nFROM insights_tasks f JOIN task_channels c ON c.sid = f.task_channel_sid"
-
 // filterSQL is the WHERE clause of a filter and its arguments.
 func filterSQL(workspaceSid string, f Filter, from, to time.Time) (string, map[string]any) {
 	args := map[string]any{"ws": workspaceSid, "from": from.UTC(), "to": to.UTC()}
@@ -248,31 +323,33 @@ func filterSQL(workspaceSid string, f Filter, from, to time.Time) (string, map[s
 	return where, args
 }
 
-// innerSums are the additive aggregates of a group of fact rows f (with
-// their channel c); outerSums add those of groups up.
-const (
-	innerSums = `COUNT(*) AS n, COUNT(f.accepted_at) AS handled,
-SUM(CASE WHEN f.abandoned AND f.wait_ms > c.short_abandon_seconds * 1000 THEN 1 ELSE 0 END) AS abandoned,
-SUM(CASE WHEN f.abandoned AND f.wait_ms <= c.short_abandon_seconds * 1000 THEN 1 ELSE 0 END) AS short,
-SUM(CASE WHEN f.accepted_at IS NOT NULL AND f.wait_ms <= c.service_level_seconds * 1000 THEN 1 ELSE 0 END) AS in_sl,
+// rowSums are the additive aggregates of a group of fact rows f; @sl and
+// @short stand for the task's channel's thresholds in milliseconds.
+const rowSums = `COUNT(*) AS n, COUNT(f.accepted_at) AS handled,
+SUM(CASE WHEN f.abandoned AND f.wait_ms > @short THEN 1 ELSE 0 END) AS abandoned,
+SUM(CASE WHEN f.abandoned AND f.wait_ms <= @short THEN 1 ELSE 0 END) AS short,
+SUM(CASE WHEN f.accepted_at IS NOT NULL AND f.wait_ms <= @sl THEN 1 ELSE 0 END) AS in_sl,
 SUM(CASE WHEN f.accepted_at IS NOT NULL THEN f.wait_ms END) AS wait_sum,
-COUNT(f.handle_ms) AS handle_n, SUM(f.handle_ms) AS handle_sum, COUNT(f.wrap_ms) AS wrap_n, SUM(f.wrap_ms) AS wrap_sum,
+COUNT(f.completed_at) AS completed, COUNT(f.handle_ms) AS handle_n, SUM(f.handle_ms) AS handle_sum,
+COUNT(f.wrap_ms) AS wrap_n, SUM(f.wrap_ms) AS wrap_sum,
 COUNT(f.first_response_ms) AS frt_n, SUM(f.first_response_ms) AS frt_sum, SUM(f.transfers) AS transfers`
-	outerSums = `CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n, CAST(COALESCE(SUM(handled), 0) AS BIGINT) AS handled,
-CAST(COALESCE(SUM(abandoned), 0) AS BIGINT) AS abandoned, CAST(COALESCE(SUM(short), 0) AS BIGINT) AS short,
-CAST(COALESCE(SUM(in_sl), 0) AS BIGINT) AS in_sl, CAST(COALESCE(SUM(wait_sum), 0) AS BIGINT) AS wait_sum,
-CAST(COALESCE(SUM(handle_n), 0) AS BIGINT) AS handle_n, CAST(COALESCE(SUM(handle_sum), 0) AS BIGINT) AS handle_sum,
-CAST(COALESCE(SUM(wrap_n), 0) AS BIGINT) AS wrap_n, CAST(COALESCE(SUM(wrap_sum), 0) AS BIGINT) AS wrap_sum,
-CAST(COALESCE(SUM(frt_n), 0) AS BIGINT) AS frt_n, CAST(COALESCE(SUM(frt_sum), 0) AS BIGINT) AS frt_sum,
-CAST(COALESCE(SUM(transfers), 0) AS BIGINT) AS transfers`
-)
+
+// outerSums add the rowSums of base's groups up.
+var outerSums = func() string {
+	var cols []string
+	for _, c := range []string{"n", "handled", "abandoned", "short", "in_sl", "wait_sum", "completed", "handle_n", "handle_sum",
+		"wrap_n", "wrap_sum", "frt_n", "frt_sum", "transfers"} {
+		cols = append(cols, "CAST(COALESCE(SUM("+c+"), 0) AS BIGINT) AS "+c)
+	}
+	return strings.Join(cols, ", ")
+}()
 
 // sums are the additive aggregates of a group of tasks; figures turns
 // them into averages.
 type sums struct {
 	N, Handled, Abandoned, Short, InSl, WaitSum      *float64
 	HandleN, HandleSum, WrapN, WrapSum, FrtN, FrtSum *float64
-	Transfers                                        *float64
+	Transfers, Completed                             *float64
 }
 
 func (s sums) figures() Figures {
@@ -289,14 +366,17 @@ func (s sums) figures() Figures {
 		return time.Duration(v(sum)/v(n)+0.5) * time.Millisecond
 	}
 	return Figures{Tasks: int(v(s.N)), Handled: int(v(s.Handled)), Abandoned: int(v(s.Abandoned)), ShortAbandons: int(v(s.Short)),
-		InServiceLevel: int(v(s.InSl)), Transfers: int(v(s.Transfers)), ASA: avg(s.WaitSum, s.Handled),
+		InServiceLevel: int(v(s.InSl)), Transfers: int(v(s.Transfers)), CompletedTasks: int(v(s.Completed)), ASA: avg(s.WaitSum, s.Handled),
 		AHT: avg(s.HandleSum, s.HandleN), AvgWrap: avg(s.WrapSum, s.WrapN), FirstResponse: avg(s.FrtSum, s.FrtN)}
 }
 
 // localSQL turns f.created_at into the server's local day and hour.
 type localSQL struct {
 	day, hour string
-	args      map[string]any
+	// dayText writes a day as YYYY-MM-DD (on Postgres, day is a date: it
+	// groups faster than text).
+	dayText func(day string) string
+	args    map[string]any
 }
 
 // localTime writes the local day and hour of f.created_at for a range: the
@@ -326,12 +406,12 @@ func localTime(d db.Dialect, from, to time.Time) localSQL {
 	}
 	if d == db.Postgres {
 		shifted := "((f.created_at AT TIME ZONE 'UTC') + (" + offset + ") * INTERVAL '1 second')"
-		return localSQL{day: "to_char(" + shifted + ", 'YYYY-MM-DD')",
-			hour: "CAST(EXTRACT(HOUR FROM " + shifted + ") AS INTEGER)", args: args}
+		return localSQL{day: "CAST(" + shifted + " AS date)", hour: "CAST(EXTRACT(HOUR FROM " + shifted + ") AS INTEGER)",
+			dayText: func(day string) string { return "to_char(" + day + ", 'YYYY-MM-DD')" }, args: args}
 	}
 	mod := "(" + offset + ") || ' seconds'"
 	return localSQL{day: "strftime('%Y-%m-%d', f.created_at, " + mod + ")",
-		hour: "CAST(strftime('%H', f.created_at, " + mod + ") AS INTEGER)", args: args}
+		hour: "CAST(strftime('%H', f.created_at, " + mod + ") AS INTEGER)", dayText: func(day string) string { return day }, args: args}
 }
 
 // names maps the workspace's queue, worker and channel SIDs to what people

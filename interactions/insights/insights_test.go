@@ -3,8 +3,8 @@ package insights
 import (
 	"context"
 	"fmt"
-	"slices"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 	_ "time/tzdata" // the daylight-saving test's zone, wherever it runs
@@ -276,7 +276,7 @@ func TestAScriptedDayGivesEveryFigureExactly(t *testing.T) {
 		dash, err := s.ins.Dashboard(s.ctx, s.ws.Sid, Filter{From: s.now, To: s.now})
 		s.must(err)
 
-		want := Figures{Tasks: 7, Handled: 4, Abandoned: 1, ShortAbandons: 2, InServiceLevel: 3, Transfers: 1,
+		want := Figures{Tasks: 7, Handled: 4, Abandoned: 1, ShortAbandons: 2, InServiceLevel: 3, Transfers: 1, CompletedTasks: 4,
 			ASA: 45 * time.Second, AHT: 355 * time.Second, AvgWrap: 40 * time.Second, FirstResponse: 40 * time.Second}
 		if dash.Totals != want {
 			t.Fatalf("totals\n got %+v\nwant %+v", dash.Totals, want)
