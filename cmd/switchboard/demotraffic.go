@@ -86,29 +86,40 @@ type botWork struct {
 // until ctx ends.
 func startDemoTraffic(ctx context.Context, tr *taskrouter.Engine, dk *desk.Service, staff *auth.Directory,
 	ch *channels.Service, sim *simulator.Network, log *slog.Logger) error {
-	account, err := devSimulatorAccount(ctx, ch)
+	t, err := newDemoTraffic(ctx, tr, dk, staff, ch, sim, log, rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7)))
 	if err != nil {
 		return err
+	}
+	go t.run(ctx)
+	return nil
+}
+
+// newDemoTraffic provisions the bots and readies the traffic, drawing its
+// choices from rnd.
+func newDemoTraffic(ctx context.Context, tr *taskrouter.Engine, dk *desk.Service, staff *auth.Directory,
+	ch *channels.Service, sim *simulator.Network, log *slog.Logger, rnd *rand.Rand) (*demoTraffic, error) {
+	account, err := devSimulatorAccount(ctx, ch)
+	if err != nil {
+		return nil, err
 	}
 	var members []devMember
 	for _, b := range demoBots {
 		s, err := staff.Provision(ctx, b.email, b.name, auth.RoleAgent)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		members = append(members, devMember{staff: s, skills: []string{"sales", "support"}})
 	}
 	if err := seedDevSkills(ctx, tr, members); err != nil {
-		return err
+		return nil, err
 	}
 	t := &demoTraffic{tr: tr, desk: dk, sim: sim, providerSid: account, workspace: members[0].staff.WorkspaceSid, log: log,
-		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7)), work: map[string]*botWork{}, patience: map[string]time.Duration{}}
+		rnd: rnd, work: map[string]*botWork{}, patience: map[string]time.Duration{}}
 	for _, m := range members {
 		s := m.staff
 		t.bots = append(t.bots, desk.Agent{WorkspaceSid: s.WorkspaceSid, WorkerSid: s.WorkerSid, Identity: s.Identity, Name: s.Name})
 	}
-	go t.run(ctx)
-	return nil
+	return t, nil
 }
 
 // devSimulatorAccount is the SID of the simulator's provider account.
@@ -126,11 +137,8 @@ func devSimulatorAccount(ctx context.Context, ch *channels.Service) (string, err
 }
 
 func (t *demoTraffic) run(ctx context.Context) {
-	available := t.activity(ctx, "Available")
-	for _, b := range t.bots {
-		if err := t.desk.SetActivity(ctx, b, available); err != nil {
-			t.log.Warn("demo traffic: bot activity", "err", err)
-		}
+	if err := t.botsAvailable(ctx); err != nil {
+		t.log.Warn("demo traffic: bot activity", "err", err)
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -144,6 +152,17 @@ func (t *demoTraffic) run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// botsAvailable puts the bots in the Available activity.
+func (t *demoTraffic) botsAvailable(ctx context.Context) error {
+	available := t.activity(ctx, "Available")
+	for _, b := range t.bots {
+		if err := t.desk.SetActivity(ctx, b, available); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // step moves the demo on by one tick: a new customer now and then, bots

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"testing"
 
 	"github.com/switchboardhq/switchboard/interactions"
@@ -12,6 +13,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/channels"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
+	"github.com/switchboardhq/switchboard/internal/jobs"
 )
 
 // deskSeedStart is what one dev start's desk seed works with.
@@ -20,6 +22,11 @@ type deskSeedStart struct {
 	desk  *desk.Service
 	staff *auth.Directory
 	ch    *channels.Service
+	dev   devStart
+	db    *db.DB
+	// jobs runs the durable jobs of this start's services (inbound
+	// routing, deliveries to the simulated phones).
+	jobs *jobs.Runner
 }
 
 // startDeskSeed boots what a dev start does before seeding the desk: the
@@ -36,8 +43,12 @@ func startDeskSeed(t *testing.T, d *db.DB) deskSeedStart {
 		t.Fatal(err)
 	}
 	tr := taskrouter.New(d, acct.Sid)
-	dk := desk.New(d, dev.conv, tr, interactions.New(d, dev.conv, tr))
-	return deskSeedStart{tr: tr, desk: dk, staff: auth.NewDirectory(d, desk.NewProvisioner(dev.conv, tr, "")), ch: dev.ch}
+	ix := interactions.New(d, dev.conv, tr)
+	runner := jobs.NewRunner(d, slog.New(slog.DiscardHandler))
+	ix.RegisterJobs(runner)
+	dev.ch.RegisterJobs(runner)
+	dk := desk.New(d, dev.conv, tr, ix)
+	return deskSeedStart{tr: tr, desk: dk, staff: auth.NewDirectory(d, desk.NewProvisioner(dev.conv, tr, "")), ch: dev.ch, dev: dev, jobs: runner}
 }
 
 func (s deskSeedStart) seed(t *testing.T) {
@@ -205,4 +216,18 @@ func TestTheDemoRoutesSMSToSalesAndEverythingElseToSupport(t *testing.T) {
 			}
 		}
 	})
+}
+
+// runJobs runs the jobs due until none are left.
+func (s deskSeedStart) runJobs(t *testing.T) {
+	t.Helper()
+	for range 20 {
+		n, err := s.jobs.RunDue(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
 }
