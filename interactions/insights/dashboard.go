@@ -449,3 +449,41 @@ func nameOr(names map[string]string, sid, fallback string) string {
 	}
 	return fallback
 }
+
+// DefaultDays is the range a dashboard shows unless asked otherwise: the
+// last week, today included.
+const DefaultDays = 7
+
+// ParseFilter reads a filter as a form gives it: dates as YYYY-MM-DD in
+// the server's time zone (a missing one defaults to the last DefaultDays
+// days, ending today), and SIDs. The dates must make a range Dashboard
+// accepts.
+func (s *Service) ParseFilter(from, to, queueSid, workerSid, taskChannel string) (Filter, error) {
+	f := s.DefaultFilter()
+	f.QueueSid, f.WorkerSid, f.TaskChannel = queueSid, workerSid, taskChannel
+	for _, d := range []struct {
+		v   string
+		dst *time.Time
+	}{{from, &f.From}, {to, &f.To}} {
+		if d.v == "" {
+			continue
+		}
+		t, err := time.ParseInLocation(time.DateOnly, d.v, s.loc)
+		if err != nil {
+			return f, errs.Invalidf("Write dates as YYYY-MM-DD: %q is not a date", d.v)
+		}
+		*d.dst = t
+	}
+	if from == "" && to != "" {
+		f.From = f.To.AddDate(0, 0, 1-DefaultDays)
+	}
+	nf, _, _, err := normalize(f, s.loc)
+	return nf, err
+}
+
+// DefaultFilter is the last DefaultDays days, today included.
+func (s *Service) DefaultFilter() Filter {
+	y, m, d := s.now().In(s.loc).Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, s.loc)
+	return Filter{From: today.AddDate(0, 0, 1-DefaultDays), To: today}
+}
