@@ -778,13 +778,22 @@ func (h adminIntegrations) webhooksProps(c *fiber.Ctx, form adminint.WebhookForm
 }
 
 func (h adminIntegrations) webhooks(c *fiber.Ctx) error {
-	w, err := h.d.Conversations.WebhookConfig(c.UserContext(), c.Query("scope"))
+	scope := c.Query("scope")
+	w, err := h.d.Conversations.WebhookConfig(c.UserContext(), scope)
 	if err != nil {
 		return err
 	}
 	p, err := h.webhooksProps(c, webhookFormOf(w))
 	if err != nil {
 		return err
+	}
+	if !slices.ContainsFunc(p.Scopes, func(o adminint.Option) bool { return o.Value == scope }) {
+		c.Status(fiber.StatusNotFound)
+		if w, err = h.d.Conversations.WebhookConfig(c.UserContext(), ""); err != nil {
+			return err
+		}
+		p.Form = webhookFormOf(w)
+		p.Form.Error = "There is no service " + scope + ": this is the account-wide configuration."
 	}
 	return render(c, adminint.WebhooksPage(p))
 }

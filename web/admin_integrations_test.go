@@ -285,7 +285,8 @@ func TestAdminNumbersKeepProviderSecretsWriteOnlyAndRouteSenders(t *testing.T) {
 		}
 		body = admin.post(http.StatusOK, "/admin/numbers/senders", url.Values{"address": {"+15550001111"}, "provider_sid": {tw.Sid},
 			"rate_limit": {"2.5"}})
-		if !strings.Contains(body, a.Sid) || !strings.Contains(body, "Support line") || !strings.Contains(body, "2.5/s") {
+		if !strings.Contains(body, a.Sid) || !strings.Contains(body, "Support line") || !strings.Contains(body, "2.5/s") ||
+			!strings.Contains(body, `href="/admin/numbers?sender=%2B15550001111"`) {
 			t.Fatalf("the sender's row does not name its address configuration:\n%s", body)
 		}
 		if msg := admin.post(http.StatusConflict, "/admin/numbers/providers/"+tw.Sid+"/delete", url.Values{}); !strings.Contains(msg, "still has 1 senders") {
@@ -471,6 +472,10 @@ func TestAdminWebhooksValidateURLsAndFiltersAndSaveWhatTheAPIReads(t *testing.T)
 			"filters": {"onMessageAdded"}})
 		if w, _ := s.Engine.WebhookConfig(ctx, svc); w.Method != "GET" || w.PostWebhookURL != "https://svc.example.com/post" {
 			t.Fatalf("service configuration %+v", w)
+		}
+		if page := admin.page(http.StatusNotFound, "/admin/webhooks?scope=IS00000000000000000000000000000000"); !strings.Contains(page, "https://hooks.example.com/pre") ||
+			!strings.Contains(formError(t, page), "There is no service") {
+			t.Fatalf("an unknown service's page:\n%s", page)
 		}
 		// User events are the account-wide configuration's only.
 		if msg := formError(t, admin.post(http.StatusBadRequest, "/admin/webhooks", url.Values{"scope": {svc}, "filters": {"onUserAdded"},

@@ -1,0 +1,111 @@
+package web_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/switchboardhq/switchboard/internal/conversations"
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/db/dbtest"
+	webchatview "github.com/switchboardhq/switchboard/views/webchat"
+	"github.com/switchboardhq/switchboard/web/webtest"
+)
+
+// openAdminTab signs a browser tab in as the member of staff a (their
+// session cookie), lets the page use the clipboard, and opens path.
+func openAdminTab(t *testing.T, browserCtx context.Context, s *webtest.Server, a deskAgent, path string) deskTab {
+	t.Helper()
+	tab, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	d := deskTab{t: t, ctx: tab}
+	httpOnly := true
+	d.do("signing the tab in",
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+				return err
+			}
+			if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: a.cookie.Name, Value: a.cookie.Value,
+				URL: s.URL, HTTPOnly: &httpOnly, SameSite: network.CookieSameSiteLax}); err != nil {
+				return err
+			}
+			for _, p := range []string{"clipboard-read", "clipboard-write"} {
+				if _, err := chromedp.CallBrowser(ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+					Permission: &cdpbrowser.PermissionDescriptor{Name: p}, Setting: cdpbrowser.PermissionSettingGranted, Origin: s.URL,
+					BrowserContextID: chromedp.FromContext(ctx).BrowserContextID}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}),
+		chromedp.Navigate(s.URL+path),
+		until(`document.getElementById("adminint-body") !== null`))
+	return d
+}
+
+// adminScreenshot saves the tab as docs/screenshots/admin-<name>.png when
+// UPDATE_SCREENSHOTS=1.
+func adminScreenshot(d deskTab, name string) {
+	d.t.Helper()
+	if os.Getenv("UPDATE_SCREENSHOTS") != "1" {
+		return
+	}
+	time.Sleep(300 * time.Millisecond) // let the notice and fonts settle: this is a picture, not an assertion
+	png, err := chromedp.Run(d.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("..", "docs", "screenshots", "admin-"+name+".png"), png, 0o644); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+func TestBrowserAdminCreatesAWebchatDeploymentAndCopiesItsSnippet(t *testing.T) {
+	ctx := browser(t)
+	s := webtest.Start(t, dbtest.Open(t, db.SQLite))
+	chatAddress(t, s, "website")
+	tab := openAdminTab(t, ctx, s, adminIntAdmin(t, s), "/admin/webchat")
+
+	// A refused form says why in the page, keeps what was typed, and makes nothing.
+	tab.eval("filling in the form with a bad origin", `(() => {
+		const f = document.querySelector("[data-testid=deployment-form]");
+		f.friendly_name.value = "Main website";
+		f.title.value = "Talk to us";
+		f.allowed_origins.value = "www.example.com/shop?x=1";
+		const sel = f.address_configuration_sid;
+		sel.value = sel.options[1].value;
+	})()`)
+	tab.do("submitting", chromedp.Click(chromedp.CSS(`[data-testid=deployment-form] button[type=submit]`)))
+	tab.wait("the form says why", `document.querySelector("[data-testid=form-error]")?.textContent.includes("www.example.com/shop?x=1")
+		&& document.querySelector("[data-testid=deployment-form]").friendly_name.value === "Main website"`)
+	if rows, _, _ := s.Webchat.Deployments(t.Context(), conversations.Page{Limit: 5}); len(rows) != 0 {
+		t.Fatalf("a refused form made %+v", rows)
+	}
+
+	tab.wait("htmx settled", htmxIdle)
+	tab.eval("fixing the origin", `document.querySelector("[data-testid=deployment-form]").allowed_origins.value = "https://www.example.com"`)
+	tab.do("submitting again", chromedp.Click(chromedp.CSS(`[data-testid=deployment-form] button[type=submit]`)))
+	tab.wait("the snippet shows", `document.querySelector("[data-testid=snippet] pre")?.textContent.includes("data-deployment-key")
+		&& location.search.startsWith("?edit=WD")`)
+	rows, _, err := s.Webchat.Deployments(t.Context(), conversations.Page{Limit: 5})
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("deployments %+v %v", rows, err)
+	}
+	want := webchatview.Snippet(s.URL+"/static/webchat.js", rows[0].Key)
+	got, err := chromedp.Run(tab.ctx, chromedp.Evaluate[string](`document.getElementById("embed-snippet").textContent`))
+	if err != nil || got != want {
+		t.Fatalf("the snippet is %q (%v), want %q", got, err, want)
+	}
+	tab.wait("the notice says it was created", `document.querySelector("#notice")?.textContent.includes("Deployment created")`)
+	adminScreenshot(tab, "webchat")
+
+	tab.do("copying the snippet", chromedp.Click(chromedp.CSS(`[data-copy="#embed-snippet"]`)))
+	tab.wait("the button says copied", `document.querySelector("[data-copy='#embed-snippet']").textContent === "Copied"`)
+}
