@@ -105,6 +105,7 @@ func TestPreviewRefusesBadInputAndShowsUnsavedConfigurations(t *testing.T) {
 			{"attributes that are not JSON", cfg, `{"a":`, "chat", "attributes"},
 			{"a channel of no workspace", cfg, `{}`, "pigeon", "pigeon"},
 			{"broken JSON, with its place", "{\n  \"task_routing\": {,\n}", `{}`, "chat", "line 2, column"},
+			{"JSON that ends too soon, placed at its end", "{\"task_routing\": {", `{}`, "chat", "line 1, column 18"},
 			{"a queue of no workspace", `{"task_routing":{"default_filter":{"queue":"WQ00000000000000000000000000000000"}}}`, `{}`, "chat", "task_routing.default_filter.queue"},
 			{"a bad filter expression", `{"task_routing":{"filters":[{"expression":"a ==","targets":[{"queue":"` + q.Sid + `"}]}]}}`, `{}`, "chat", "filters[0].expression"},
 		} {

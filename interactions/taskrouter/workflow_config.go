@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -209,6 +210,8 @@ func jsonPlace(doc string, err error) string {
 		offset = syntax.Offset
 	case errors.As(err, &typ):
 		offset = typ.Offset
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		offset = int64(len(doc)) // the document ends before its last value does
 	default:
 		return ""
 	}
