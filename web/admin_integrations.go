@@ -192,17 +192,13 @@ func (h adminIntegrations) webchatProps(c *fiber.Ctx, form adminint.DeploymentFo
 	if err != nil {
 		return p, err
 	}
-	loader := publicBase(h.d, c) + "/static/webchat.js"
-	for _, d := range rows {
-		row := adminint.Deployment{Sid: d.Sid, FriendlyName: d.FriendlyName, Title: d.Title, Key: d.Key, AllowedOrigins: d.AllowedOrigins,
-			AddressSid: d.AddressConfigurationSid, DateUpdated: d.DateUpdated, Snippet: webchatview.Snippet(loader, d.Key)}
-		p.Deployments = append(p.Deployments, row)
-		if d.Sid == openSid {
-			p.Open = &row
-		}
-	}
 	addrs, _, err := h.d.Conversations.AddressConfigurations(ctx, "chat", conversations.Page{Limit: adminLists})
+	if err != nil {
+		return p, err
+	}
+	names := map[string]string{}
 	for _, a := range addrs {
+		names[a.Sid] = a.FriendlyName
 		if a.AutoCreationEnabled {
 			label := a.Sid
 			if a.FriendlyName != "" {
@@ -211,7 +207,17 @@ func (h adminIntegrations) webchatProps(c *fiber.Ctx, form adminint.DeploymentFo
 			p.Addresses = append(p.Addresses, adminint.Option{Value: a.Sid, Label: label})
 		}
 	}
-	return p, err
+	loader := publicBase(h.d, c) + "/static/webchat.js"
+	for _, d := range rows {
+		row := adminint.Deployment{Sid: d.Sid, FriendlyName: d.FriendlyName, Title: d.Title, Key: d.Key, AllowedOrigins: d.AllowedOrigins,
+			AddressSid: d.AddressConfigurationSid, AddressName: names[d.AddressConfigurationSid], DateUpdated: d.DateUpdated,
+			Snippet: webchatview.Snippet(loader, d.Key)}
+		p.Deployments = append(p.Deployments, row)
+		if d.Sid == openSid {
+			p.Open = &row
+		}
+	}
+	return p, nil
 }
 
 func (h adminIntegrations) webchat(c *fiber.Ctx) error {
