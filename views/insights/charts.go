@@ -20,7 +20,7 @@ type Chart struct {
 	ID, Title, Desc string
 	Width, Height   float64
 	Bars            []Bar
-	Line            string // polyline points, when the chart is a line
+	Line            string // the line's SVG path, when the chart is a line
 	Dots            []Dot
 	Grid            []Tick
 	XLabels         []Tick
@@ -67,18 +67,20 @@ type point struct {
 	ok    bool
 }
 
-// niceMax rounds a chart's top up to a round number, for gridlines.
+// niceMax rounds a chart's top up so that its four gridlines fall on
+// round numbers: four steps of 1, 2 or 5 times a power of ten.
 func niceMax(v float64) float64 {
 	if v <= 0 {
-		return 1
+		return 4
 	}
-	mag := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 2.5, 5, 10} {
-		if v <= m*mag {
-			return m * mag
+	step := v / 4
+	mag := math.Pow(10, math.Floor(math.Log10(step)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if step <= m*mag {
+			return 4 * m * mag
 		}
 	}
-	return 10 * mag
+	return 40 * mag
 }
 
 // grid returns four gridlines over the plot up to top.
@@ -113,7 +115,7 @@ func columns(id, title, desc string, points []point, format func(float64) string
 		c.Rows = append(c.Rows, Datum{p.label, valueOr(p, format)})
 	}
 	if top == 0 {
-		top = niceMax(peak)
+		top = niceMax(max(peak, 4))
 	}
 	c.Empty = peak == 0
 	c.Grid = grid(top, format)
@@ -140,25 +142,28 @@ func line(id, title, desc string, points []point, format func(float64) string, t
 		c.Rows = append(c.Rows, Datum{p.label, valueOr(p, format)})
 	}
 	if top == 0 {
-		top = niceMax(peak)
+		top = niceMax(max(peak, 4))
 	}
 	c.Grid = grid(top, format)
 	plotW, plotH := chartW-padLeft-padRight, chartH-padTop-padBottom
 	slot := plotW / float64(max(1, len(points)))
 	x := func(i int) float64 { return padLeft + slot*float64(i) + slot/2 }
-	var segs []string
-	any := false
+	// A path, not a polyline: a day with nothing to measure breaks it.
+	var path strings.Builder
+	any, pen := false, "M"
 	for i, p := range points {
 		if !p.ok {
+			pen = "M"
 			continue
 		}
 		any = true
 		y := padTop + plotH - plotH*p.value/top
-		segs = append(segs, fmt.Sprintf("%.1f,%.1f", x(i), y))
+		fmt.Fprintf(&path, "%s%.1f,%.1f ", pen, x(i), y)
+		pen = "L"
 		c.Dots = append(c.Dots, Dot{X: x(i), Y: y, Label: p.label, Value: format(p.value)})
 	}
 	c.Empty = !any
-	c.Line = strings.Join(segs, " ")
+	c.Line = strings.TrimSpace(path.String())
 	c.XLabels = xLabels(points, x)
 	return c
 }
