@@ -1,6 +1,7 @@
 // The teams view: a push never replaces a row while the supervisor is
-// editing it. A push that arrives then is dropped, and once the field is
-// left the page asks the socket for the board again.
+// editing it. A push that arrives then is dropped (the board says so in
+// data-held), and once the field is left the page asks the socket for the
+// board again.
 (() => {
   "use strict";
   let wrapper = null;
@@ -13,6 +14,7 @@
     wrapper = e.detail.socketWrapper;
     if (editing()) {
       stale = true;
+      document.getElementById("teams-board").dataset.held = "true";
       e.preventDefault();
     }
   });

@@ -1,0 +1,167 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/switchboardhq/switchboard/interactions/taskrouter"
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/db/dbtest"
+	"github.com/switchboardhq/switchboard/web/webtest"
+)
+
+// supTab is a supervisor's browser tab.
+type supTab struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+// openSupervisor signs the supervisor's browser in (their session cookie,
+// as a real sign-in would have set it) and opens a live view at path,
+// waiting for its socket's first push.
+func openSupervisor(t *testing.T, browserCtx context.Context, s *webtest.Server, a deskAgent, path, board string) supTab {
+	t.Helper()
+	tab, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	st := supTab{t: t, ctx: tab}
+	httpOnly := true
+	st.do("signing the tab in",
+		chromedp.EmulateViewport(1360, 760),
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+				return err
+			}
+			_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: a.cookie.Name, Value: a.cookie.Value,
+				URL: s.URL, HTTPOnly: &httpOnly, SameSite: network.CookieSameSiteLax})
+			return err
+		}))
+	st.open(s.URL+path, board)
+	return st
+}
+
+// open loads a live view and waits for its socket's first push.
+func (st supTab) open(u, board string) {
+	st.t.Helper()
+	st.do("opening "+u, chromedp.Navigate(u))
+	st.wait("the live board", `document.querySelector("#`+board+`")?.dataset.live === "true"`)
+}
+
+func (st supTab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	st.t.Helper()
+	if err := chromedp.Do(st.ctx, actions...); err != nil {
+		page, _ := chromedp.Run(st.ctx, chromedp.Evaluate[string](`location.href + "\n" + document.documentElement.outerHTML`))
+		st.t.Fatalf("%s: %v\npage: %s", what, err, page)
+	}
+}
+
+func (st supTab) wait(what, js string) {
+	st.t.Helper()
+	st.do(what, func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.Poll[bool](js, chromedp.WithPollingTimeout(20*time.Second))(ctx, t)
+		return chromedp.Void{}, err
+	})
+}
+
+func (st supTab) eval(what, js string) {
+	st.t.Helper()
+	st.do(what, chromedp.Evaluate[chromedp.Void](js))
+}
+
+// screenshot saves the tab as docs/screenshots/supervisor-<name>.png when
+// UPDATE_SCREENSHOTS=1.
+func (st supTab) screenshot(name string) {
+	st.t.Helper()
+	if os.Getenv("UPDATE_SCREENSHOTS") != "1" {
+		return
+	}
+	time.Sleep(1500 * time.Millisecond) // let the timers tick: this is a picture, not an assertion
+	png, err := chromedp.Run(st.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	dir := filepath.Join("..", "docs", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		st.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "supervisor-"+name+".png"), png, 0o644); err != nil {
+		st.t.Fatal(err)
+	}
+}
+
+// supWaiting is the Waiting cell of a queue's row, as a JS expression.
+func supWaiting(queue string) string {
+	return `document.querySelector('tr[data-queue=` + jsString(queue) + `] td[data-col="waiting"]')?.textContent.trim()`
+}
+
+func TestBrowserSupervisorSeesQueuesAndTeamsChangeLive(t *testing.T) {
+	ctx := browser(t)
+	s := webtest.Start(t, dbtest.Open(t, db.SQLite))
+	sue := signInSupervisor(t, s)
+	ws := sue.staff.WorkspaceSid
+	ana := signInAgent(t, s, "ana@example.com", "Ana")
+	ben := signInAgent(t, s, "ben@example.com", "Ben")
+	bg := context.Background()
+	for _, a := range []deskAgent{ana, ben} {
+		attrs := `{"full_name":"` + a.staff.Name + `","team_name":"Blue","routing":{"skills":["support"]}}`
+		if a.staff.Name == "Ben" {
+			attrs = `{"full_name":"Ben","team_name":"Red","routing":{"skills":["sales","support"]}}`
+		}
+		if _, err := s.TaskRouter.UpdateWorker(bg, ws, a.staff.WorkerSid, taskrouter.WorkerParams{Attributes: &attrs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Ana works one customer's conversation.
+	ana.holds(smsCustomerWrites(t, s, "+34600222001", "Where is my parcel?"))
+	routeInBackground(t, s, ws)
+
+	tab := openSupervisor(t, ctx, s, sue, "/supervisor/queues", "queues-board")
+	tab.wait("nothing waits yet", supWaiting("Everyone")+` === "0"`)
+	tab.eval("marking the page", `window.notReloaded = true`)
+
+	// Customers write in while nobody is free: Waiting rises without a reload.
+	smsCustomerWrites(t, s, "+34600222002", "Hello?")
+	tab.wait("one task waiting", supWaiting("Everyone")+` === "1" && window.notReloaded === true`)
+	smsCustomerWrites(t, s, "+34600222003", "Is anyone there?")
+	tab.wait("two tasks waiting", supWaiting("Everyone")+` === "2" && window.notReloaded === true`)
+	tab.wait("the tiles follow", `document.querySelector('[data-testid="tile-waiting"] .value').textContent.trim() === "2"`)
+	tab.wait("the longest wait ticks", `/^\d+:\d\d$/.test(document.querySelector('tr[data-queue="Everyone"] td[data-col="longest"] .timer')?.textContent ?? "")`)
+	tab.screenshot("queues")
+
+	// Sorting keeps the live view: the new page's socket follows the order.
+	tab.do("sorting by waiting", chromedp.Click(chromedp.CSS(`th a[data-sort="waiting"]`)),
+		untilAfterNavigation(`document.querySelector('th[aria-sort] a[data-sort="waiting"]') !== null && document.querySelector("#queues-board")?.dataset.live === "true"`))
+
+	// Teams: Ana goes on a break from her own desktop; the supervisor sees it live.
+	tab.open(s.URL+"/supervisor/teams", "teams-board")
+	row := `document.querySelector("#member-` + ana.staff.WorkerSid + `")`
+	tab.wait("Ana's live task", row+`?.querySelector('.sup-tasks li[data-status="assigned"]') !== null`)
+	tab.eval("marking the page", `window.notReloaded = true`)
+	brk := supActivity(t, s, ws, "Break")
+	ana.want(http.StatusOK, request{method: http.MethodPost, path: "/desktop/activity", form: url.Values{"activity": {brk}}})
+	tab.wait("Ana on a break", row+`?.querySelector("select").value === `+jsString(brk)+` && window.notReloaded === true`)
+
+	// The supervisor puts Ben back to work from the page.
+	avail := supActivity(t, s, ws, "Available")
+	benRow := `document.querySelector("#member-` + ben.staff.WorkerSid + `")`
+	tab.eval("Ben to Available", `(() => {
+		const s = `+benRow+`.querySelector("select");
+		s.value = `+jsString(avail)+`;
+		s.dispatchEvent(new Event("change", {bubbles: true}));
+	})()`)
+	tab.wait("the notice", `document.querySelector("#notice")?.textContent.includes("Ben is now Available")`)
+	tab.wait("Ben available", benRow+`?.querySelector(".pill.available") !== null`)
+	if w, err := s.TaskRouter.Worker(bg, ws, ben.staff.WorkerSid); err != nil || w.ActivitySid != avail {
+		t.Fatalf("Ben's activity: %v %v", w.ActivitySid, err)
+	}
+	// Ben takes the waiting customers (routed in the background).
+	tab.wait("Ben's offers", benRow+`?.querySelectorAll('.sup-tasks li').length > 0`)
+	tab.screenshot("teams")
+}
