@@ -8,5 +8,5 @@ import "embed"
 // and styles (webchat/), and the agent desktop's script and styles
 // (desktop/).
 //
-//go:embed css htmx.min.js htmx-ext-ws.min.js webchat.js webchat desktop
+//go:embed css htmx.min.js htmx-ext-ws.min.js webchat.js webchat desktop console
 var FS embed.FS
