@@ -108,4 +108,17 @@ func TestBrowserAdminCreatesAWebchatDeploymentAndCopiesItsSnippet(t *testing.T) 
 
 	tab.do("copying the snippet", chromedp.Click(chromedp.CSS(`[data-copy="#embed-snippet"]`)))
 	tab.wait("the button says copied", `document.querySelector("[data-copy='#embed-snippet']").textContent === "Copied"`)
+	copied, err := chromedp.Run(tab.ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
+	if err != nil || copied != want {
+		t.Fatalf("the clipboard holds %q (%v), want the snippet", copied, err)
+	}
+
+	// A new API key's secret shows once, beside its copy button.
+	tab.do("opening the keys", chromedp.Navigate(s.URL+"/admin/keys"), until(`document.querySelector("[data-testid=key-form]") !== null`))
+	tab.eval("naming the key", `document.querySelector("[data-testid=key-form]").friendly_name.value = "CRM integration"`)
+	tab.do("creating the key", chromedp.Click(chromedp.CSS(`[data-testid=key-form] button[type=submit]`)))
+	tab.wait("the secret shows", `/^[A-Za-z0-9]{32}$/.test(document.querySelector("[data-testid=secret]")?.textContent ?? "")`)
+	adminScreenshot(tab, "keys")
+	tab.do("reloading", chromedp.Navigate(s.URL+"/admin/keys"), until(`document.querySelector("[data-testid=keys]") !== null`))
+	tab.wait("the secret is gone", `document.querySelector("[data-testid=secret]") === null`)
 }
