@@ -54,10 +54,10 @@ type Datum struct{ Label, Value string }
 // Chart plot area margins.
 const (
 	chartW, chartH = 640.0, 220.0
-	padLeft        = 48.0
+	padLeft        = 56.0
 	padRight       = 12.0
 	padTop         = 12.0
-	padBottom      = 28.0
+	padBottom      = 30.0
 )
 
 // point is a value to chart; ok false leaves a gap (no data).
@@ -100,7 +100,7 @@ func xLabels(points []point, x func(i int) float64) []Tick {
 	var out []Tick
 	for i, p := range points {
 		if i%every == 0 {
-			out = append(out, Tick{X: x(i), Y: chartH - 8, Label: p.label})
+			out = append(out, Tick{X: x(i), Y: chartH - 6, Label: p.label})
 		}
 	}
 	return out
@@ -170,7 +170,7 @@ func line(id, title, desc string, points []point, format func(float64) string, t
 
 // bars draws points as horizontal bars, one row each, labels on the left.
 func bars(id, title, desc string, points []point, format func(float64) string) Chart {
-	const rowH, labelW = 26.0, 150.0
+	const rowH, labelW = 26.0, 210.0
 	c := Chart{ID: id, Title: title, Desc: desc, Width: chartW, Height: math.Max(rowH*float64(len(points))+8, 40), Horizontal: true}
 	peak := 0.0
 	for _, p := range points {
