@@ -354,7 +354,7 @@ func (h adminIntegrations) numbersProps(c *fiber.Ctx, pf adminint.ProviderForm, 
 // whether each is set.
 func providerFormOf(a channels.ProviderAccount) adminint.ProviderForm {
 	f := adminint.ProviderForm{Sid: a.Sid, Kind: a.Kind, FriendlyName: a.FriendlyName, AccountID: a.AccountID, BaseURL: a.BaseURL,
-		SecretSet: a.Secret != "", AppSecretSet: a.AppSecret != "", VerifyTokenSet: a.VerifyToken != ""}
+		WhatsApp: a.Kind == channels.KindWhatsApp, SecretSet: a.Secret != "", AppSecretSet: a.AppSecret != "", VerifyTokenSet: a.VerifyToken != ""}
 	if a.Templates != "{}" {
 		f.Templates = a.Templates
 	}
@@ -449,7 +449,7 @@ func (h adminIntegrations) updateProvider(c *fiber.Ctx) error {
 			if err != nil {
 				return nil, err
 			}
-			form.Sid, form.Kind, form.Error = sid, old.Kind, msg
+			form.Sid, form.Kind, form.WhatsApp, form.Error = sid, old.Kind, old.Kind == channels.KindWhatsApp, msg
 			form.SecretSet, form.AppSecretSet, form.VerifyTokenSet = old.Secret != "", old.AppSecret != "", old.VerifyToken != ""
 			p, err := h.numbersProps(c, form, adminint.SenderForm{})
 			return adminint.NumbersBody(p), err

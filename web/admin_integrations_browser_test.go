@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/switchboardhq/switchboard/internal/channels"
 	"github.com/switchboardhq/switchboard/internal/conversations"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
@@ -121,4 +123,26 @@ func TestBrowserAdminCreatesAWebchatDeploymentAndCopiesItsSnippet(t *testing.T) 
 	adminScreenshot(tab, "keys")
 	tab.do("reloading", chromedp.Navigate(s.URL+"/admin/keys"), until(`document.querySelector("[data-testid=keys]") !== null`))
 	tab.wait("the secret is gone", `document.querySelector("[data-testid=secret]") === null`)
+
+	// Numbers: the account's secret stays write-only in the browser too.
+	const token = "browserAuthToken0123456789abcdef"
+	acct, err := s.Channels.CreateProvider(t.Context(), channels.ProviderParams{Kind: new(channels.KindTwilio), FriendlyName: new("US numbers"),
+		AccountID: new("AC0123456789abcdef0123456789abcdef"), Secret: new(token)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Channels.PutSender(t.Context(), channels.SenderParams{Address: "+15550001111", ProviderSid: acct.Sid}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Engine.CreateAddressConfiguration(t.Context(), conversations.AddressConfigurationParams{Type: new("sms"),
+		Address: new("+15550001111"), FriendlyName: new("Support line"), AutoCreationEnabled: new(true)}); err != nil {
+		t.Fatal(err)
+	}
+	tab.do("opening the numbers", chromedp.Navigate(s.URL+"/admin/numbers?provider="+acct.Sid),
+		until(`document.querySelector("[data-testid=senders]") !== null`))
+	html, err := chromedp.Run(tab.ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
+	if err != nil || strings.Contains(html, token) || !strings.Contains(html, "Support line") {
+		t.Fatalf("the numbers page (%v) shows the secret or not the sender's address configuration", err)
+	}
+	adminScreenshot(tab, "numbers")
 }
