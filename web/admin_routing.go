@@ -294,7 +294,7 @@ func (h adminRouting) targetCheck(c *fiber.Ctx, wsSid, expression string) (admin
 	}
 	out := admin.TargetCheck{Total: tp.Total}
 	for _, w := range tp.Workers {
-		out.Selected = append(out.Selected, w.FriendlyName)
+		out.Selected = append(out.Selected, admin.WorkerName(w))
 	}
 	return out, nil
 }

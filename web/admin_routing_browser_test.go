@@ -102,11 +102,17 @@ func TestBrowserAdminValidatesAQueueTargetAsTheyTypeAndPreviewsAnUnsavedWorkflow
 		tab.do("typing a target with a mistake", chromedp.Click(chromedp.CSS(target)), chromedp.SendKeys(chromedp.CSS(target), "routing.skills HAS"))
 		tab.wait("the mistake shows", `document.querySelector("#target-check .field-error")?.textContent.includes("position")`)
 		tab.do("finishing it", chromedp.SendKeys(chromedp.CSS(target), " 'support' AND routing.levels.support >= 4"))
-		tab.wait("who it selects shows", `document.querySelector("#target-check .field-ok")?.textContent === "Selects 1 of 4 workers now: ben@example.com"`)
+		tab.wait("who it selects shows", `document.querySelector("#target-check .field-ok")?.textContent === "Selects 1 of 4 workers now: Ben"`)
 		tab.eval("naming the queue", `document.querySelector("#admin-content input[name=friendly_name]").value = "Senior support"`)
 		tab.do("adding the queue", chromedp.Click(chromedp.CSS(`[data-testid=queue-form] button[type=submit]`)))
 		tab.wait("the queue is listed", `document.querySelector("#admin-content table").textContent.includes("Senior support")
 			&& document.querySelector("#notice").textContent.includes("Queue Senior support saved")`)
+		// A refusal says why in the page's notice and keeps what was typed.
+		tab.eval("renaming it as the Everyone queue", `document.querySelector("#admin-content input[name=friendly_name]").value = "Everyone"`)
+		tab.do("saving the clash", chromedp.Click(chromedp.CSS(`[data-testid=queue-form] button[type=submit]`)))
+		tab.wait("the refusal shows", `document.querySelector("#notice .failed")?.textContent.includes("already exists")
+			&& document.querySelector("#admin-content input[name=friendly_name]").value === "Everyone"`)
+		tab.eval("naming it back", `document.querySelector("#admin-content input[name=friendly_name]").value = "Senior support"`)
 		if shots {
 			routingScreenshot(tab, "queues")
 		}

@@ -150,7 +150,7 @@ func TestAdminQueuesValidateTheTargetAsYouType(t *testing.T) {
 		wantIn(t, "a mistake", ada.want(http.StatusOK, adminPost("/admin/queues/validate", url.Values{"target_workers": {"routing.skills HAS"}})),
 			"field-error", "position")
 		wantIn(t, "a selection", ada.want(http.StatusOK, adminPost("/admin/queues/validate",
-			url.Values{"target_workers": {"routing.skills HAS 'billing'"}})), "field-ok", "Selects 1 of 2 workers now: anna@example.com")
+			url.Values{"target_workers": {"routing.skills HAS 'billing'"}})), "field-ok", "Selects 1 of 2 workers now: Anna")
 
 		form := url.Values{"friendly_name": {"Billing"}, "target_workers": {"routing.skills HAS"}, "task_order": {"FIFO"}, "max_reserved_workers": {"1"}}
 		wantIn(t, "a queue with a bad target", ada.want(http.StatusBadRequest, adminPost("/admin/queues", form)), "TargetWorkers")

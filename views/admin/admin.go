@@ -165,6 +165,15 @@ func secondsText(n int) string {
 	return strconv.Itoa(n) + " s"
 }
 
+// WorkerName is how the pages name a worker: their member of staff's full
+// name where provisioning gave them one, else the worker's name.
+func WorkerName(w taskrouter.Worker) string {
+	if name := fullName(w.Attributes); name != "" {
+		return name
+	}
+	return w.FriendlyName
+}
+
 func workerLabel(w taskrouter.Worker) string {
 	if name := fullName(w.Attributes); name != "" && name != w.FriendlyName {
 		return name + " (" + w.FriendlyName + ")"
