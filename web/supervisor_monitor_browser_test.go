@@ -133,7 +133,8 @@ func TestBrowserASupervisorWatchesAChatLiveJoinsWritesAndReassignsIt(t *testing.
 		tab.wait("the notice", `document.querySelector("#notice").textContent.includes("Reassigned: Ben has it now.")`)
 		settle(t, s, ben.staff.WorkspaceSid)
 		tab.wait("the panel follows the offer", `document.querySelector("[data-testid=mon-task-agent]").textContent === "Ben (offered)"
-			&& [...document.querySelectorAll("#mon .sys")].some(li => li.textContent === "Ana left")`)
+			&& [...document.querySelectorAll("#mon .sys")].some(li => li.textContent === "Ana left")
+			&& [...document.querySelectorAll("#mon .sys")].some(li => li.textContent.startsWith("Ana transferred the conversation to Ben (cold): Reassigned by Sue Supervisor"))`)
 		ben.offer()
 	})
 }

@@ -186,6 +186,8 @@ func TestASupervisorWatchesUnseenJoinsWritesLeavesAndReassignsThroughThePages(t 
 
 		// Reassign: refused targets change nothing; Ben, available, is offered it.
 		ben := signInAgent(t, s, "ben@example.com", "Ben")
+		anasDesk := dialDesk(t, ana)
+		anasDesk.await("Ana's cards", `id="tasks"`, c)
 		for _, to := range []string{"", "nobody", ana.staff.WorkerSid, ben.staff.WorkerSid} {
 			body := sue.want(map[bool]int{true: http.StatusConflict, false: http.StatusBadRequest}[to == ben.staff.WorkerSid],
 				request{method: http.MethodPost, path: "/supervisor/monitor/" + c + "/reassign", form: url.Values{"to": {to}}})
@@ -198,6 +200,10 @@ func TestASupervisorWatchesUnseenJoinsWritesLeavesAndReassignsThroughThePages(t 
 			form: url.Values{"to": {ben.staff.WorkerSid}, "note": {"VIP"}}})
 		if !strings.Contains(body, "Reassigned: Ben has it now.") {
 			t.Fatalf("after reassigning:\n%s", body)
+		}
+		// Ana's desktop hears at once that the conversation is no longer hers.
+		for cards := ""; cards == "" || strings.Contains(cards, `data-conversation="`+c+`"`); {
+			cards = anasDesk.await("Ana's cards without the conversation", `id="tasks"`)
 		}
 		settle(t, s, ben.staff.WorkspaceSid)
 		ben.offer()

@@ -498,6 +498,10 @@ func (w *Watch) Event(ctx context.Context, ev events.Event) (WatchUpdate, error)
 			Count(&n).Error; err != nil || n == 0 {
 			return u, errs.Wrap(err, "monitored task event")
 		}
+		// A reassignment or transfer is a system line after the last message.
+		if err := w.catchUp(ctx, &u); err != nil {
+			return u, err
+		}
 		return u, w.panel(ctx, &u)
 	}
 	if ev.ConversationSid != w.sid {
@@ -571,6 +575,18 @@ func (w *Watch) Event(ctx context.Context, ev events.Event) (WatchUpdate, error)
 		return u, w.panel(ctx, &u)
 	}
 	return u, nil
+}
+
+// catchUp appends what the thread has after the page's last message: new
+// messages, and system lines since it (the page keeps one of each line).
+func (w *Watch) catchUp(ctx context.Context, u *WatchUpdate) error {
+	th, err := w.s.desk.ObservedAfter(ctx, monViewer(w.sup), w.sid, w.sent, monResyncLimit)
+	if err != nil {
+		return err
+	}
+	u.Append = append(u.Append, th.Items...)
+	w.sent = max(w.sent, th.Last)
+	return nil
 }
 
 // panel re-renders the task and the people into u.
