@@ -42,6 +42,7 @@ func addAdminIntegrationRoutes(g fiber.Router, d Deps) {
 	if d.Webchat != nil && d.Conversations != nil {
 		g.Get("/webchat", h.webchat)
 		g.Post("/webchat", h.createDeployment)
+		g.Post("/webchat/addresses", h.createChatAddress)
 		g.Post("/webchat/:Sid", h.updateDeployment)
 		g.Post("/webchat/:Sid/rotate", h.rotateDeployment)
 		g.Post("/webchat/:Sid/delete", h.deleteDeployment)
@@ -277,6 +278,29 @@ func (h adminIntegrations) updateDeployment(c *fiber.Ctx) error {
 		})
 	}
 	return h.showDeployment(c, d, "Deployment saved.")
+}
+
+// createChatAddress configures a chat address that auto-creates
+// conversations in the default service, and offers it to the create form.
+func (h adminIntegrations) createChatAddress(c *fiber.Ctx) error {
+	af := adminint.ChatAddressForm{Address: strings.TrimSpace(c.FormValue("address")), Name: strings.TrimSpace(c.FormValue("friendly_name"))}
+	a, err := h.d.Conversations.CreateAddressConfiguration(c.UserContext(), conversations.AddressConfigurationParams{Type: new("chat"),
+		Address: &af.Address, FriendlyName: &af.Name, AutoCreationEnabled: new(true), AutoCreationType: new(conversations.AutoCreationDefault)})
+	if err != nil {
+		return h.refusedWith(c, err, func(msg string) (templ.Component, error) {
+			af.Error = msg
+			p, err := h.webchatProps(c, newDeploymentForm(), "")
+			p.AddressForm = af
+			return adminint.WebchatBody(p), err
+		})
+	}
+	form := newDeploymentForm()
+	form.AddressSid = a.Sid
+	p, err := h.webchatProps(c, form, "")
+	if err != nil {
+		return consoleFail(c, h.d.Log, err)
+	}
+	return adminChanged(c, adminint.WebchatBody(p), "Chat address "+a.Address+" added: deployments can start conversations on it.")
 }
 
 func (h adminIntegrations) rotateDeployment(c *fiber.Ctx) error {

@@ -71,7 +71,7 @@ func TestAdminIntegrationPagesAreForAdminsOnly(t *testing.T) {
 	s := webtest.Start(t, dbtest.Open(t, db.SQLite))
 	const x = "XX00000000000000000000000000000000"
 	routes := []struct{ method, path string }{
-		{"GET", "/admin/webchat"}, {"POST", "/admin/webchat"}, {"POST", "/admin/webchat/" + x},
+		{"GET", "/admin/webchat"}, {"POST", "/admin/webchat"}, {"POST", "/admin/webchat/addresses"}, {"POST", "/admin/webchat/" + x},
 		{"POST", "/admin/webchat/" + x + "/rotate"}, {"POST", "/admin/webchat/" + x + "/delete"},
 		{"GET", "/admin/numbers"}, {"POST", "/admin/numbers/providers"}, {"POST", "/admin/numbers/providers/" + x},
 		{"POST", "/admin/numbers/providers/" + x + "/delete"}, {"POST", "/admin/numbers/senders"}, {"POST", "/admin/numbers/senders/delete"},
@@ -109,7 +109,24 @@ func TestAdminWebchatCreatesEditsRotatesAndDeletesDeploymentsWithTheirSnippet(t 
 	each(t, func(t *testing.T, s *webtest.Server) {
 		ctx := t.Context()
 		admin := adminIntAdmin(t, s)
-		address := chatAddress(t, s, "site-chat")
+		if page := admin.page(http.StatusOK, "/admin/webchat"); !strings.Contains(page, "add one below") {
+			t.Fatalf("without a chat address the page does not say to add one:\n%s", page)
+		}
+		if msg := formError(t, admin.post(http.StatusBadRequest, "/admin/webchat/addresses", url.Values{"friendly_name": {"Site"}})); !strings.Contains(msg, "Address is required") {
+			t.Fatalf("a chat address without its address says %q", msg)
+		}
+		body := admin.post(http.StatusOK, "/admin/webchat/addresses", url.Values{"friendly_name": {"Site chat"}, "address": {"site-chat"}})
+		a, err := s.Engine.AddressConfiguration(ctx, "site-chat")
+		if err != nil || a.Type != "chat" || !a.AutoCreationEnabled || a.FriendlyName != "Site chat" {
+			t.Fatalf("the chat address made: %+v %v", a, err)
+		}
+		address := a.Sid
+		if !strings.Contains(body, `<option value="`+address+`" selected>`) {
+			t.Fatalf("the new chat address is not chosen in the form:\n%s", body)
+		}
+		if msg := formError(t, admin.post(http.StatusConflict, "/admin/webchat/addresses", url.Values{"address": {"site-chat"}})); !strings.Contains(msg, "already exists") {
+			t.Fatalf("a second chat address for site-chat says %q", msg)
+		}
 		page := admin.page(http.StatusOK, "/admin/webchat")
 		if !strings.Contains(page, "No deployments yet") || !strings.Contains(page, address) {
 			t.Fatalf("the empty page does not offer the chat address:\n%s", page)
@@ -143,7 +160,7 @@ func TestAdminWebchatCreatesEditsRotatesAndDeletesDeploymentsWithTheirSnippet(t 
 			t.Fatalf("refused forms made deployments: %+v", rows)
 		}
 
-		body := admin.post(http.StatusOK, "/admin/webchat", good)
+		body = admin.post(http.StatusOK, "/admin/webchat", good)
 		rows, _, err := s.Webchat.Deployments(ctx, conversations.Page{Limit: 10})
 		if err != nil || len(rows) != 1 {
 			t.Fatalf("deployments after create: %+v %v", rows, err)
