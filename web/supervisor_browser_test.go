@@ -109,6 +109,10 @@ func TestBrowserSupervisorSeesQueuesAndTeamsChangeLive(t *testing.T) {
 	ana := signInAgent(t, s, "ana@example.com", "Ana")
 	ben := signInAgent(t, s, "ben@example.com", "Ben")
 	bg := context.Background()
+	sales, target := "Sales", "routing.skills HAS 'sales'"
+	if _, err := s.TaskRouter.CreateTaskQueue(bg, ws, taskrouter.TaskQueueParams{FriendlyName: &sales, TargetWorkers: &target}); err != nil {
+		t.Fatal(err)
+	}
 	for _, a := range []deskAgent{ana, ben} {
 		attrs := `{"full_name":"` + a.staff.Name + `","team_name":"Blue","routing":{"skills":["support"]}}`
 		if a.staff.Name == "Ben" {
@@ -148,6 +152,16 @@ func TestBrowserSupervisorSeesQueuesAndTeamsChangeLive(t *testing.T) {
 	ana.want(http.StatusOK, request{method: http.MethodPost, path: "/desktop/activity", form: url.Values{"activity": {brk}}})
 	tab.wait("Ana on a break", row+`?.querySelector("select").value === `+jsString(brk)+` && window.notReloaded === true`)
 
+	// A push never overwrites a capacity being typed: it waits until the
+	// field is left.
+	capField := row + `.querySelector('li[data-channel="sms"] input')`
+	tab.eval("typing a capacity", `(() => { const f = `+capField+`; f.focus(); f.value = "7"; })()`)
+	ana.want(http.StatusOK, request{method: http.MethodPost, path: "/desktop/activity", form: url.Values{"activity": {supActivity(t, s, ws, "Offline")}}})
+	tab.wait("the push held back", `document.querySelector("#teams-board").dataset.held === "true" && `+capField+`.value === "7"`)
+	tab.eval("leaving the field", `document.activeElement.blur()`)
+	tab.wait("the held push caught up", `document.querySelector("#teams-board").dataset.held === undefined && `+
+		row+`.querySelector("select").value === `+jsString(supActivity(t, s, ws, "Offline")))
+
 	// The supervisor puts Ben back to work from the page.
 	avail := supActivity(t, s, ws, "Available")
 	benRow := `document.querySelector("#member-` + ben.staff.WorkerSid + `")`
@@ -157,7 +171,7 @@ func TestBrowserSupervisorSeesQueuesAndTeamsChangeLive(t *testing.T) {
 		s.dispatchEvent(new Event("change", {bubbles: true}));
 	})()`)
 	tab.wait("the notice", `document.querySelector("#notice")?.textContent.includes("Ben is now Available")`)
-	tab.wait("Ben available", benRow+`?.querySelector(".pill.available") !== null`)
+	tab.wait("Ben available", benRow+`?.querySelector(".sup-dot.available") !== null`)
 	if w, err := s.TaskRouter.Worker(bg, ws, ben.staff.WorkerSid); err != nil || w.ActivitySid != avail {
 		t.Fatalf("Ben's activity: %v %v", w.ActivitySid, err)
 	}
