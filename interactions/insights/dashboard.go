@@ -78,6 +78,13 @@ type Row struct {
 	Figures
 }
 
+// Volume is how many tasks were created in a group (an hour of the day).
+type Volume struct {
+	Key   string // the hour, 00–23
+	Label string
+	Tasks int
+}
+
 // DispositionCount is how many completed tasks carried one disposition.
 type DispositionCount struct {
 	Code, Label string
@@ -89,8 +96,10 @@ type Dashboard struct {
 	Filter Filter // as applied: From and To are local midnights, To the last day
 	Totals Figures
 	// ByDay has every day of the range and ByHour every hour of the day
-	// (local time), zeros included; the others only groups with tasks.
-	ByDay, ByHour            []Row
+	// (local time; volume only), zeros included; the others only groups
+	// with tasks.
+	ByDay                    []Row
+	ByHour                   []Volume
 	Queues, Agents, Channels []Row
 	ByDayQueue               []Row
 	Dispositions             []DispositionCount
@@ -144,7 +153,8 @@ var rollups = []struct{ dim, k1, k2 string }{
 // aggregate fills out's figures from the fact rows of the range. The
 // range is scanned three times, whatever its length: once grouping tasks
 // by day, queue, agent and channel (all the tables and the daily charts
-// add those groups up), once by hour of the day and once by disposition.
+// add those groups up), once counting them by hour of the day and once by
+// disposition.
 func (s *Service) aggregate(q *gorm.DB, workspaceSid string, from, to time.Time, out *Dashboard) error {
 	local := localTime(s.db.Dialect, from, to)
 	where, args := filterSQL(workspaceSid, out.Filter, from, to)
@@ -218,19 +228,18 @@ func (s *Service) aggregate(q *gorm.DB, workspaceSid string, from, to time.Time,
 		return a.Day < b.Day || a.Day == b.Day && a.Label < b.Label
 	})
 
-	var hours []struct {
-		Hour int
-		Sums sums `gorm:"embedded"`
-	}
-	if err := q.Raw("SELECT "+local.hour+" AS hour, "+agg+facts+" GROUP BY 1", args).Scan(&hours).Error; err != nil {
+	// The hour of the day chart shows volume only: counting is all this
+	// second scan does.
+	var hours []struct{ Hour, N int }
+	if err := q.Raw("SELECT "+local.hour+" AS hour, COUNT(*) AS n"+facts+" GROUP BY 1", args).Scan(&hours).Error; err != nil {
 		return errs.Wrap(err, "insights by hour")
 	}
-	byHour := map[int]Figures{}
+	byHour := map[int]int{}
 	for _, h := range hours {
-		byHour[h.Hour] = h.Sums.figures()
+		byHour[h.Hour] = h.N
 	}
 	for h := range 24 {
-		out.ByHour = append(out.ByHour, Row{Key: fmt.Sprintf("%02d", h), Label: fmt.Sprintf("%02d:00", h), Figures: byHour[h]})
+		out.ByHour = append(out.ByHour, Volume{Key: fmt.Sprintf("%02d", h), Label: fmt.Sprintf("%02d:00", h), Tasks: byHour[h]})
 	}
 
 	if err := q.Raw("SELECT f.disposition AS code, COUNT(*) AS count"+facts+
