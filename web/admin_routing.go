@@ -65,6 +65,14 @@ func (h adminRouting) workspace(c *fiber.Ctx) (string, error) {
 	return ws.Sid, err
 }
 
+// channels are the workspace's task channels by unique name: the defaults
+// are created in one instant, so the API's order (by creation) is no order.
+func (h adminRouting) channels(c *fiber.Ctx, wsSid string) ([]taskrouter.TaskChannel, error) {
+	tcs, _, err := h.d.TaskRouter.TaskChannels(c.UserContext(), wsSid, taskrouter.Page{Limit: routingPageRows})
+	slices.SortFunc(tcs, func(a, b taskrouter.TaskChannel) int { return strings.Compare(a.UniqueName, b.UniqueName) })
+	return tcs, err
+}
+
 func (h adminRouting) fail(c *fiber.Ctx, err error) error { return consoleFail(c, h.d.Log, err) }
 
 // done answers a change: the page's content as it is now, and a notice.
@@ -177,7 +185,7 @@ func (h adminRouting) channelsView(c *fiber.Ctx) (admin.ChannelsView, error) {
 	if err != nil {
 		return admin.ChannelsView{}, err
 	}
-	tcs, _, err := h.d.TaskRouter.TaskChannels(c.UserContext(), wsSid, taskrouter.Page{Limit: routingPageRows})
+	tcs, err := h.channels(c, wsSid)
 	return admin.ChannelsView{Channels: tcs}, err
 }
 
@@ -370,7 +378,7 @@ func (h adminRouting) workflowsView(c *fiber.Ctx, form admin.WorkflowForm) (admi
 	if v.Queues, _, err = tr.TaskQueues(ctx, wsSid, taskrouter.TaskQueueFilter{}, taskrouter.Page{Limit: routingPageRows}); err != nil {
 		return v, err
 	}
-	if v.Channels, _, err = tr.TaskChannels(ctx, wsSid, taskrouter.Page{Limit: routingPageRows}); err != nil {
+	if v.Channels, err = h.channels(c, wsSid); err != nil {
 		return v, err
 	}
 	if v.Form.Configuration == "" && len(v.Queues) > 0 {
@@ -508,7 +516,7 @@ func (h adminRouting) usersView(c *fiber.Ctx, edit string) (admin.UsersView, err
 	if err != nil {
 		return v, err
 	}
-	if v.Channels, _, err = tr.TaskChannels(ctx, wsSid, taskrouter.Page{Limit: routingPageRows}); err != nil {
+	if v.Channels, err = h.channels(c, wsSid); err != nil {
 		return v, err
 	}
 	channelName := map[string]string{}
@@ -605,7 +613,7 @@ func (h adminRouting) saveUser(c *fiber.Ctx) error {
 		}
 		profile = taskrouter.WorkerProfile{Skills: strings.Split(c.FormValue("skills"), ","), Levels: levels,
 			Team: c.FormValue("team"), Capacity: map[string]int{}}
-		tcs, _, err := h.d.TaskRouter.TaskChannels(ctx, wsSid, taskrouter.Page{Limit: routingPageRows})
+		tcs, err := h.channels(c, wsSid)
 		if err != nil {
 			return h.fail(c, err)
 		}
