@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/switchboardhq/switchboard/interactions/desk"
+	"github.com/switchboardhq/switchboard/interactions/insights"
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/channels"
+	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/errs"
 )
 
@@ -304,6 +307,23 @@ func seedDevTemplates(ctx context.Context, ch *channels.Service) error {
 		if _, err := ch.UpdateProvider(ctx, p.Sid, channels.ProviderParams{Templates: &templates}); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// devHistoryDays is how many past days of demo history insights show.
+const devHistoryDays = 28
+
+// seedDevHistory gives the demo workspace four weeks of past tasks, so
+// the insights dashboards have something to show from the first start;
+// days already seeded are kept, a later start adds the days since.
+func seedDevHistory(ctx context.Context, d *db.DB, tr *taskrouter.Engine) error {
+	ws, err := tr.DefaultWorkspace(ctx)
+	if err != nil {
+		return fmt.Errorf("dev seed: history: %w", err)
+	}
+	if err := insights.SeedDemo(ctx, d, ws.Sid, devHistoryDays, time.Now()); err != nil {
+		return fmt.Errorf("dev seed: history: %w", err)
 	}
 	return nil
 }

@@ -340,6 +340,9 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 				return fmt.Errorf("demo traffic: %w", err)
 			}
 		}
+		if err := seedDevHistory(ctx, d, tr); err != nil {
+			return err
+		}
 	}
 	app := web.New(web.Deps{
 		Log: log, Accounts: accounts, Conversations: engine, TaskRouter: tr, Interactions: ix, Media: mediaSvc, Channels: ch, Simulator: sim,
