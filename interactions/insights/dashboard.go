@@ -42,8 +42,8 @@ type Filter struct {
 //     completed tasks; AvgWrap: wrap-up → completion, over tasks wrapped.
 //   - FirstResponse: acceptance → the agent's first message, over tasks
 //     the agent wrote in.
-//   - Transfers: transfers made from the tasks. CompletedTasks: tasks
-//     completed.
+//   - Transfers: transfers made from the tasks (withdrawn ones excluded).
+//     CompletedTasks: tasks completed.
 type Figures struct {
 	Tasks, Handled, Abandoned, ShortAbandons, InServiceLevel, Transfers int
 	CompletedTasks                                                      int

@@ -24,7 +24,7 @@ type Fact struct {
 	WrapupAt        *time.Time
 	CompletedAt     *time.Time
 	CanceledAt      *time.Time
-	Abandoned       bool   // canceled while waiting, not a transfer
+	Abandoned       bool   // canceled while waiting
 	Transfers       int    // transfers made from this task
 	TransferredFrom string // the task this one was transferred from
 	Disposition     string
@@ -90,9 +90,17 @@ func observe(tx *db.Tx, ev taskrouter.Event, _ map[string]any) error {
 			return err
 		}
 	case "task.canceled":
+		if f.TransferredFrom != "" {
+			// A transfer withdrawn before anyone took it: no task of its
+			// own, and no transfer either.
+			if err := tx.Delete(&f).Error; err != nil {
+				return err
+			}
+			return countTransfers(tx, f.TransferredFrom)
+		}
 		f.CanceledAt = &at
 		if f.AcceptedAt == nil {
-			f.Abandoned, f.WaitMs = f.TransferredFrom == "", millis(f.CreatedAt, at)
+			f.Abandoned, f.WaitMs = true, millis(f.CreatedAt, at)
 		}
 	}
 	return tx.Select("*").Save(&f).Error
@@ -130,9 +138,15 @@ func created(tx *db.Tx, ev taskrouter.Event) error {
 	if err := tx.Create(&f).Error; err != nil {
 		return err
 	}
-	// Counted, not incremented: the figure stays right however often this runs.
+	return countTransfers(tx, f.TransferredFrom)
+}
+
+// countTransfers sets a task's transfers: the tasks transferred from it.
+// Counted, not incremented, so the figure stays right however often it
+// runs.
+func countTransfers(tx *db.Tx, taskSid string) error {
 	return tx.Exec(`UPDATE insights_tasks SET transfers = (SELECT COUNT(*) FROM insights_tasks WHERE transferred_from = ?)
-		WHERE task_sid = ?`, f.TransferredFrom, f.TransferredFrom).Error
+		WHERE task_sid = ?`, taskSid, taskSid).Error
 }
 
 // firstResponse finds, once, the agent's first message in the task's

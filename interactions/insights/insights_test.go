@@ -251,12 +251,22 @@ func script(s *day) (ana, ben desk.Agent) {
 
 	// T7 (sms): answered after exactly 60 s (within the service level),
 	// never replied to, completed 10 min later as resolved (End chat and
-	// completion at once): handle 600 s, wrap 0 s.
+	// completion at once): handle 600 s, wrap 0 s, no transfer.
 	s.at("14:00:00")
 	s.set(ana, "Available")
 	c7 := s.customer(true, "+34600000007")
 	s.at("14:01:00")
 	s.accept(ana)
+	// She starts a transfer to Ben and withdraws it before he takes it:
+	// neither a task nor a transfer.
+	s.at("14:05:00")
+	s.set(ben, "Available")
+	_, err = s.desk.Transfer(s.ctx, ana, c7, desk.TransferRequest{To: ben.WorkerSid})
+	s.must(err)
+	s.settle()
+	s.at("14:06:00")
+	s.must(s.desk.CancelTransfer(s.ctx, ana, c7))
+	s.set(ben, "Offline")
 	s.at("14:11:00")
 	s.must(s.desk.Complete(s.ctx, ana, c7, desk.CompleteRequest{Disposition: "resolved"}))
 	return ana, ben

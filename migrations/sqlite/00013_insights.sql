@@ -8,7 +8,7 @@
 -- acceptance to completion (wrap-up included), wrap_ms from wrap-up to
 -- completion, first_response_ms from acceptance to the agent's first
 -- message. abandoned marks a task canceled while it waited for an agent
--- (transfers that never landed are not abandons).
+-- (a transfer withdrawn before anyone took it leaves no row at all).
 CREATE TABLE insights_tasks (
     task_sid          TEXT PRIMARY KEY,
     workspace_sid     TEXT NOT NULL,
