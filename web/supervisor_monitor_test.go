@@ -169,6 +169,17 @@ func TestASupervisorWatchesUnseenJoinsWritesLeavesAndReassignsThroughThePages(t 
 		sue.want(http.StatusOK, request{method: http.MethodPost, path: "/supervisor/monitor/" + c + "/messages",
 			form: url.Values{"body": {"A supervisor here: I will sort it out"}}})
 		ws.await("the supervisor's message", "I will sort it out", "msg mine")
+		// A page reconnecting with the first message gets exactly what it missed, by index.
+		again, _, err := dialMon(t, sue, "/supervisor/monitor/"+c+"/ws")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resync := monSocket(t, again)
+		resync.send(map[string]any{"type": "hello", "after": 0})
+		missed := resync.await("the resync", "Anyone there?", "I will sort it out")
+		if strings.Contains(missed, `data-index="0"`) || !strings.Contains(missed, `data-index="1"`) {
+			t.Fatalf("the resync after index 0:\n%s", missed)
+		}
 		p, err := cv.FetchConversationParticipant(c, sue.staff.Identity)
 		if err != nil || p.Attributes == nil || !strings.Contains(*p.Attributes, `"friendlyName":"Sue Supervisor"`) {
 			t.Fatalf("the supervisor as the customer sees them: %+v (%v)", p, err)

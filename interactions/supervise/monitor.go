@@ -219,7 +219,7 @@ func (s *Service) Monitor(ctx context.Context, sup Supervisor, conversationSid s
 	if err != nil {
 		return m, err
 	}
-	m.Thread, err = s.desk.ObservedThread(ctx, monViewer(sup), conversationSid, 1<<62)
+	m.Thread, err = s.desk.ObservedThread(ctx, monViewer(sup), conversationSid, monLatest)
 	return m, err
 }
 
@@ -256,6 +256,9 @@ func (s *Service) MonitorPanel(ctx context.Context, sup Supervisor, conversation
 	_, m.Joined, err = s.monJoined(ctx, sup, c.Sid)
 	return m, err
 }
+
+// monLatest is a "before" index past any message: the latest page.
+const monLatest = int64(1) << 62
 
 // monViewer is the supervisor as the desk's thread renders for them.
 func monViewer(sup Supervisor) desk.Agent {
@@ -468,7 +471,7 @@ func (w *Watch) Hello(ctx context.Context, after int64) (WatchUpdate, error) {
 	}
 	viewer := monViewer(w.sup)
 	if next-1-after > monResyncLimit || after >= next {
-		th, err := w.s.desk.ObservedThread(ctx, viewer, w.sid, 1<<62)
+		th, err := w.s.desk.ObservedThread(ctx, viewer, w.sid, monLatest)
 		if err != nil {
 			return u, err
 		}

@@ -75,6 +75,16 @@
     }
   });
 
+  // A pushed composer in the same state (after a reconnect's hello) leaves
+  // the page's alone, with the draft being typed in it.
+  document.body.addEventListener("htmx:oobBeforeSwap", (e) => {
+    const target = e.detail.target;
+    const incoming = e.detail.fragment?.firstElementChild;
+    if (target?.id === "mon-controls" && incoming?.dataset && target.dataset.joined === incoming.dataset.joined) {
+      e.detail.shouldSwap = false;
+    }
+  });
+
   // Enter sends, Shift+Enter is a new line.
   mon.addEventListener("keydown", (e) => {
     const t = e.target;
