@@ -432,3 +432,36 @@ func TestAConversationWithoutATaskInTheSupervisorsWorkspaceIsNotFound(t *testing
 		}
 	})
 }
+
+func TestTheMonitoredThreadPagesBackAndShowsTheCustomerTyping(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newMonFixture(t, d)
+		ana := f.agent("Ana", "ana")
+		c := f.chat(ana)
+		for i := range desk.PageSize + 5 {
+			f.say(c, "guest-1", "line "+strings.Repeat("x", i%3))
+		}
+		m, err := f.sup.Monitor(f.ctx, f.sue, c)
+		f.must(err)
+		if !m.Thread.More || m.Thread.Last != desk.PageSize+5 || m.Thread.Last-m.Thread.First+1 != desk.PageSize {
+			t.Fatalf("latest page: more %v, %d..%d", m.Thread.More, m.Thread.First, m.Thread.Last)
+		}
+		older, err := f.sup.MonitorOlder(f.ctx, f.sue, c, m.Thread.First)
+		f.must(err)
+		if older.More || older.First != 0 || older.Last != m.Thread.First-1 {
+			t.Fatalf("older page: more %v, %d..%d", older.More, older.First, older.Last)
+		}
+
+		w, err := f.sup.Watch(f.ctx, f.sue, c)
+		f.must(err)
+		_, err = w.Hello(f.ctx, m.Thread.Last)
+		f.must(err)
+		guest, err := f.conv.Participant(f.ctx, f.service, c, "guest-1")
+		f.must(err)
+		u, err := w.Event(f.ctx, events.Event{Type: events.TypingStarted, ConversationSid: c, Sid: guest.Sid})
+		f.must(err)
+		if u.Typing == nil || !u.Typing.On || u.Typing.Name != "Lucía" {
+			t.Fatalf("typing %+v", u.Typing)
+		}
+	})
+}
