@@ -869,7 +869,7 @@ func (h adminIntegrations) jobsProps(c *fiber.Ctx, kind string) (adminint.JobsPr
 	failed, err := h.d.Jobs.FailedJobs(ctx, kind, adminFailedJobs)
 	for _, j := range failed {
 		p.Jobs = append(p.Jobs, adminint.FailedJob{ID: j.ID, Kind: j.Kind, Summary: jobs.Summary(j.Payload), Attempts: j.Attempts,
-			LastError: j.LastError, Failed: j.DateUpdated})
+			LastError: jobs.Redact(j.LastError), Failed: j.DateUpdated})
 	}
 	return p, err
 }

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/conversations"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
+	"github.com/switchboardhq/switchboard/internal/jobs"
 	webchatview "github.com/switchboardhq/switchboard/views/webchat"
 	"github.com/switchboardhq/switchboard/web/webtest"
 )
@@ -145,4 +147,29 @@ func TestBrowserAdminCreatesAWebchatDeploymentAndCopiesItsSnippet(t *testing.T) 
 		t.Fatalf("the numbers page (%v) shows the secret or not the sender's address configuration", err)
 	}
 	adminScreenshot(tab, "numbers")
+
+	// Failed jobs: retry one from the page and the runner picks it up.
+	fixed := false
+	s.Jobs.Handle("test.browser-hook", func(ctx context.Context, payload string) error {
+		if !fixed {
+			return jobs.Permanent(errors.New("POST https://hooks.example.com/in answered 503"))
+		}
+		return nil
+	})
+	if err := s.DB.InTx(t.Context(), func(tx *db.Tx) error {
+		return jobs.Enqueue(tx, "test.browser-hook", `{"url":"https://hooks.example.com/in","event":"onMessageAdded","params":{"Body":"hi"}}`, s.Jobs.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Jobs.RunDue(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	tab.do("opening the failed jobs", chromedp.Navigate(s.URL+"/admin/jobs"), until(`document.querySelector("[data-testid=failed-jobs]") !== null`))
+	adminScreenshot(tab, "jobs")
+	fixed = true
+	tab.do("retrying", chromedp.Click(chromedp.CSS(`[data-testid=failed-jobs] tbody button`)))
+	tab.wait("the list is empty", `document.querySelector("[data-testid=no-failed-jobs]") !== null`)
+	if n, err := s.Jobs.RunDue(t.Context()); n != 1 || err != nil {
+		t.Fatalf("after the retry RunDue ran %d (%v)", n, err)
+	}
 }

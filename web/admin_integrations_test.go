@@ -514,7 +514,7 @@ func TestAdminFailedJobsHideSecretsAndARetriedJobRuns(t *testing.T) {
 		handler := func(ctx context.Context, payload string) error {
 			runs[payload]++
 			if !fixed {
-				return jobs.Permanent(errors.New("receiver answered 500"))
+				return jobs.Permanent(errors.New("receiver https://user:hunter3@hooks.example.com/in?key=k3y answered 500"))
 			}
 			return nil
 		}
@@ -539,13 +539,13 @@ func TestAdminFailedJobsHideSecretsAndARetriedJobRuns(t *testing.T) {
 			t.Fatalf("RunDue = %d, %v", n, err)
 		}
 		page := admin.page(http.StatusOK, "/admin/jobs")
-		for _, want := range []string{"test.admin-hook", "receiver answered 500", "https://hooks.example.com/in", "attempt=1",
+		for _, want := range []string{"test.admin-hook", "receiver https://hooks.example.com/in answered 500", "https://hooks.example.com/in", "attempt=1",
 			"CH00000000000000000000000000000001"} {
 			if !strings.Contains(page, want) {
 				t.Errorf("the page does not show %q", want)
 			}
 		}
-		assertNoSecret(t, "the failed jobs page", page, "hunter2", "topsecret", "s3cr3t-value", "private message", "idem-token-777")
+		assertNoSecret(t, "the failed jobs page", page, "hunter2", "topsecret", "s3cr3t-value", "private message", "idem-token-777", "hunter3", "k3y")
 
 		failed, _ := s.Jobs.FailedJobs(ctx, "test.admin-other", 10)
 		if len(failed) != 1 {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -112,7 +113,7 @@ var sensitive = []string{"secret", "token", "password", "auth", "key", "signatur
 func Summary(payload string) string {
 	var obj map[string]any
 	if err := json.Unmarshal([]byte(payload), &obj); err != nil {
-		return cut(strings.TrimSpace(payload))
+		return cut(Redact(strings.TrimSpace(payload)))
 	}
 	keys := make([]string, 0, len(obj))
 	for k := range obj {
@@ -126,7 +127,7 @@ func Summary(payload string) string {
 		}
 		switch v := obj[k].(type) {
 		case string:
-			parts = append(parts, k+"="+redactURL(v))
+			parts = append(parts, k+"="+Redact(v))
 		case float64, bool:
 			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
 		case nil:
@@ -140,6 +141,16 @@ func Summary(payload string) string {
 func isSensitive(field string) bool {
 	f := strings.ToLower(field)
 	return slices.ContainsFunc(sensitive, func(s string) bool { return strings.Contains(f, s) })
+}
+
+// webURL finds the URLs in a text.
+var webURL = regexp.MustCompile(`(?i)\bhttps?://[^\s"'<>]+`)
+
+// Redact cuts the user information, query and fragment out of every URL
+// in text (a job's last error names the URL it called), since they may
+// hold credentials.
+func Redact(text string) string {
+	return webURL.ReplaceAllStringFunc(text, redactURL)
 }
 
 // redactURL keeps scheme, host and path of an absolute URL: its user

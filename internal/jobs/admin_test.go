@@ -23,10 +23,19 @@ func TestSummaryShowsPlainFieldsAndNeverSecretsOrContent(t *testing.T) {
 			"event=onMessageAdded"},
 		{`{"message":{"Body":"hi"},"list":[1],"none":null}`, "list=… message=…"},
 		{long, strings.Repeat("é", 80) + "…"},
+		{`{"error":"POST https://u:pw@h.example.com/x?k=1 failed"}`, "error=POST https://h.example.com/x failed"},
 	} {
 		if got := jobs.Summary(tc.payload); got != tc.want {
 			t.Errorf("Summary(%.40s) = %q, want %q", tc.payload, got, tc.want)
 		}
+	}
+}
+
+func TestRedactCutsCredentialsOutOfEveryURLInAText(t *testing.T) {
+	got := jobs.Redact(`onMessageAdded webhook to https://user:pw@hooks.example.com/in?token=abc#x: dial tcp: refused; "http://h.example.com/a?sig=1" too`)
+	want := `onMessageAdded webhook to https://hooks.example.com/in dial tcp: refused; "http://h.example.com/a" too`
+	if got != want {
+		t.Fatalf("Redact = %q\nwant     %q", got, want)
 	}
 }
 
