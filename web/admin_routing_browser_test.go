@@ -167,6 +167,21 @@ func TestBrowserAdminValidatesAQueueTargetAsTheyTypeAndPreviewsAnUnsavedWorkflow
 			t.Fatal("the preview saved the configuration")
 		}
 
+		// Workspace and channels: a change lands, a refusal says why.
+		tab.do("opening the workspace", chromedp.Navigate(s.URL+"/admin/workspace"))
+		tab.wait("the workspace page", `document.querySelector("[data-testid=activities]") !== null`)
+		tab.eval("naming a new activity", `document.querySelector(".inline-form input[name=friendly_name]").value = "Lunch"`)
+		tab.do("adding it", chromedp.Click(chromedp.CSS(`.inline-form button[type=submit]`)))
+		tab.wait("it is listed", `[...document.querySelectorAll("[data-testid=activities] input[name=friendly_name]")].some(i => i.value === "Lunch")`)
+		tab.do("opening the task channels", chromedp.Navigate(s.URL+"/admin/channels"))
+		tab.wait("the channels page", `document.querySelector("[data-channel=chat]") !== null`)
+		tab.eval("a short abandon longer than the service level", `document.querySelector("[data-channel=chat] input[name=short_abandon_seconds]").value = "90"`)
+		tab.do("saving chat", chromedp.Click(chromedp.CSS(`[data-channel=chat] button[type=submit]`)))
+		tab.wait("the refusal shows", `document.querySelector("#notice .failed")?.textContent.includes("shorter than")`)
+		if chat, _ := tr.TaskChannel(bg, wsSid, "chat"); chat.ShortAbandonSeconds != taskrouter.DefaultShortAbandonSeconds {
+			t.Fatalf("a refused save changed chat: %+v", chat)
+		}
+
 		tab.do("opening the users", chromedp.Navigate(s.URL+"/admin/users?edit="+ben.staff.Sid))
 		tab.wait("the users and Ben's form", `document.querySelector("[data-testid=user-form] input[name=levels]")?.value === "sales=4, support=5"`)
 		if shots {
