@@ -112,7 +112,10 @@ func (h adminRouting) workspaceView(c *fiber.Ctx) (admin.WorkspaceView, error) {
 	if v.Activities, _, err = tr.Activities(ctx, wsSid, taskrouter.ActivityFilter{}, taskrouter.Page{Limit: routingPageRows}); err != nil {
 		return v, err
 	}
-	v.Workflows, _, err = tr.Workflows(ctx, wsSid, "", taskrouter.Page{Limit: routingPageRows})
+	if v.Workflows, _, err = tr.Workflows(ctx, wsSid, "", taskrouter.Page{Limit: routingPageRows}); err != nil {
+		return v, err
+	}
+	v.Channels, err = h.channels(c, wsSid)
 	return v, err
 }
 

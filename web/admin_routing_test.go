@@ -68,7 +68,8 @@ func TestAdminWorkspaceSettingsAndActivities(t *testing.T) {
 		tr, wsSid := s.TaskRouter, ada.staff.WorkspaceSid
 		ws, _ := tr.Workspace(ctx, wsSid)
 		page := ada.want(http.StatusOK, adminGet("/admin/workspace"))
-		wantIn(t, "the workspace page", page, ws.FriendlyName, "Offline", "Available", "Reservation timeout", "Assign to Anyone", "120 s")
+		wantIn(t, "the workspace page", page, ws.FriendlyName, "Offline", "Available", "Reservation timeout", "Assign to Anyone", "120 s",
+			"Service levels", "60 s", "10 s")
 
 		form := url.Values{"friendly_name": {"Support desk"}, "event_callback_url": {"ftp://nope"},
 			"default_activity_sid": {ws.DefaultActivitySid}, "timeout_activity_sid": {ws.TimeoutActivitySid}}

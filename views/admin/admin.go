@@ -20,6 +20,7 @@ type WorkspaceView struct {
 	Workspace  taskrouter.Workspace
 	Activities []taskrouter.Activity
 	Workflows  []taskrouter.Workflow
+	Channels   []taskrouter.TaskChannel // their service-level thresholds
 }
 
 // ChannelsView is the task channels page.
