@@ -210,7 +210,7 @@ func (h adminIntegrations) webchatProps(c *fiber.Ctx, form adminint.DeploymentFo
 	}
 	loader := publicBase(h.d, c) + "/static/webchat.js"
 	for _, d := range rows {
-		row := adminint.Deployment{Sid: d.Sid, FriendlyName: d.FriendlyName, Title: d.Title, Key: d.Key, AllowedOrigins: d.AllowedOrigins,
+		row := adminint.Deployment{Sid: d.Sid, FriendlyName: d.FriendlyName, AllowedOrigins: d.AllowedOrigins,
 			AddressSid: d.AddressConfigurationSid, AddressName: names[d.AddressConfigurationSid], DateUpdated: d.DateUpdated,
 			Snippet: webchatview.Snippet(loader, d.Key)}
 		p.Deployments = append(p.Deployments, row)
@@ -351,7 +351,7 @@ func (h adminIntegrations) numbersProps(c *fiber.Ctx, pf adminint.ProviderForm, 
 	for _, a := range accounts {
 		names[a.Sid] = a.FriendlyName
 		p.Providers = append(p.Providers, adminint.Provider{Sid: a.Sid, Kind: a.Kind, WhatsApp: a.Kind == channels.KindWhatsApp, FriendlyName: a.FriendlyName, AccountID: a.AccountID,
-			SecretSet: a.Secret != "", AppSecretSet: a.AppSecret != "", VerifyTokenSet: a.VerifyToken != "", BaseURL: a.BaseURL,
+			SecretSet: a.Secret != "", AppSecretSet: a.AppSecret != "", VerifyTokenSet: a.VerifyToken != "",
 			WebhookURL: h.d.Channels.WebhookURL(a.Sid), Senders: used[a.Sid]})
 		label := a.FriendlyName
 		if label == "" {
