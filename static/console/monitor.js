@@ -10,14 +10,6 @@
   const mon = document.getElementById("mon");
   if (!mon) return;
 
-  // Refusals carry a notice (retargeted to #notice) or a form with its
-  // error: swap them as well.
-  htmx.config.responseHandling = [
-    { code: "204", swap: false },
-    { code: "[23]..", swap: true },
-    { code: "[45]..", swap: true, error: true },
-  ];
-  htmx.config.wsReconnectDelay = (retry) => Math.min(10000, 500 * 2 ** retry) * (0.5 + Math.random() / 2);
 
   const sid = mon.dataset.conversation;
   const thread = () => document.getElementById("thread-" + sid);
