@@ -147,7 +147,7 @@ func (c *chaos) run(d time.Duration) {
 	// A run that makes no progress (every connection taken by transactions
 	// waiting for each other) would hang: show where it is stuck, then
 	// cancel everything so that the test fails instead.
-	watchdog := time.AfterFunc(2*d+15*time.Second, func() {
+	watchdog := time.AfterFunc(5*d+15*time.Second, func() {
 		c.stuck.Store(true)
 		t.Errorf("the run is stuck; blocked calls:\n%s", blockedStacks())
 		c.cancelAll()
@@ -178,7 +178,8 @@ func (c *chaos) run(d time.Duration) {
 	}()
 
 	// The actors stop after d or, if the mix of outcomes is still too thin
-	// (a slow or loaded machine), once it is rich enough, but by 2d at most.
+	// (a slow or loaded machine: CI runs every package at once), once it is
+	// rich enough, but by 5d at most.
 	var done atomic.Bool
 	var actors sync.WaitGroup
 	for i := range 2 {
@@ -220,7 +221,7 @@ func (c *chaos) run(d time.Duration) {
 	}()
 	began := time.Now()
 	time.Sleep(d)
-	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+	for end := time.Now().Add(4 * d); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
 		if _, rich := c.mix(); rich {
 			break
 		}
