@@ -88,8 +88,12 @@ func (d deskTab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 // wait polls a condition on the page, for up to 20 s.
 func (d deskTab) wait(what, js string) {
 	d.t.Helper()
+	// Until content htmx swapped in has settled: htmx wires a new form or
+	// button up only then (dropping its htmx-added class), and a click
+	// before that is the browser's own (a form's native submit).
+	settled := "(" + js + `) && !document.querySelector(".htmx-added")`
 	d.do(what, func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Poll[bool](js, chromedp.WithPollingTimeout(20*time.Second))(ctx, t)
+		_, err := chromedp.Poll[bool](settled, chromedp.WithPollingTimeout(20*time.Second))(ctx, t)
 		return chromedp.Void{}, err
 	})
 }
