@@ -3,14 +3,9 @@ package web_test
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	cdpbrowser "github.com/chromedp/cdproto/browser"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboardhq/switchboard/internal/channels"
@@ -22,53 +17,12 @@ import (
 	"github.com/switchboardhq/switchboard/web/webtest"
 )
 
-// openAdminTab signs a browser tab in as the member of staff a (their
-// session cookie), lets the page use the clipboard, and opens path.
+// openAdminTab signs a browser tab in as the member of staff a, lets the
+// page use the clipboard, and opens path.
 func openAdminTab(t *testing.T, browserCtx context.Context, s *webtest.Server, a deskAgent, path string) deskTab {
 	t.Helper()
-	tab, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	d := deskTab{t: t, ctx: tab}
-	httpOnly := true
-	d.do("signing the tab in",
-		chromedp.EmulateViewport(1280, 900),
-		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
-				return err
-			}
-			if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: a.cookie.Name, Value: a.cookie.Value,
-				URL: s.URL, HTTPOnly: &httpOnly, SameSite: network.CookieSameSiteLax}); err != nil {
-				return err
-			}
-			for _, p := range []string{"clipboard-read", "clipboard-write"} {
-				if _, err := chromedp.CallBrowser(ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
-					Permission: &cdpbrowser.PermissionDescriptor{Name: p}, Setting: cdpbrowser.PermissionSettingGranted, Origin: s.URL,
-					BrowserContextID: chromedp.FromContext(ctx).BrowserContextID}); err != nil {
-					return err
-				}
-			}
-			return nil
-		}),
-		chromedp.Navigate(s.URL+path),
-		until(`document.getElementById("adminint-body") !== null`))
-	return d
-}
-
-// adminScreenshot saves the tab as docs/screenshots/admin-<name>.png when
-// UPDATE_SCREENSHOTS=1.
-func adminScreenshot(d deskTab, name string) {
-	d.t.Helper()
-	if os.Getenv("UPDATE_SCREENSHOTS") != "1" {
-		return
-	}
-	time.Sleep(300 * time.Millisecond) // let the notice and fonts settle: this is a picture, not an assertion
-	png, err := chromedp.Run(d.ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join("..", "docs", "screenshots", "admin-"+name+".png"), png, 0o644); err != nil {
-		d.t.Fatal(err)
-	}
+	return openStaffTab(t, browserCtx, s, a, tabSetup{width: 1280, height: 900, permissions: []string{"clipboard-read", "clipboard-write"}},
+		path, `document.getElementById("adminint-body") !== null`)
 }
 
 func TestBrowserAdminCreatesAWebchatDeploymentAndCopiesItsSnippet(t *testing.T) {
@@ -108,7 +62,7 @@ func TestBrowserAdminCreatesAWebchatDeploymentAndCopiesItsSnippet(t *testing.T) 
 		t.Fatalf("the snippet is %q (%v), want %q", got, err, want)
 	}
 	tab.wait("the notice says it was created", `document.querySelector("#notice")?.textContent.includes("Deployment created")`)
-	adminScreenshot(tab, "webchat")
+	tab.screenshot("admin-webchat")
 
 	tab.do("copying the snippet", chromedp.Click(chromedp.CSS(`[data-copy="#embed-snippet"]`)))
 	tab.wait("the button says copied", `document.querySelector("[data-copy='#embed-snippet']").textContent === "Copied"`)
@@ -122,7 +76,7 @@ func TestBrowserAdminCreatesAWebchatDeploymentAndCopiesItsSnippet(t *testing.T) 
 	tab.eval("naming the key", `document.querySelector("[data-testid=key-form]").friendly_name.value = "CRM integration"`)
 	tab.do("creating the key", chromedp.Click(chromedp.CSS(`[data-testid=key-form] button[type=submit]`)))
 	tab.wait("the secret shows", `/^[A-Za-z0-9]{32}$/.test(document.querySelector("[data-testid=secret]")?.textContent ?? "")`)
-	adminScreenshot(tab, "keys")
+	tab.screenshot("admin-keys")
 	tab.do("reloading", chromedp.Navigate(s.URL+"/admin/keys"), until(`document.querySelector("[data-testid=keys]") !== null`))
 	tab.wait("the secret is gone", `document.querySelector("[data-testid=secret]") === null`)
 
@@ -146,7 +100,7 @@ func TestBrowserAdminCreatesAWebchatDeploymentAndCopiesItsSnippet(t *testing.T) 
 	if err != nil || strings.Contains(html, token) || !strings.Contains(html, "Support line") {
 		t.Fatalf("the numbers page (%v) shows the secret or not the sender's address configuration", err)
 	}
-	adminScreenshot(tab, "numbers")
+	tab.screenshot("admin-numbers")
 
 	// Failed jobs: retry one from the page and the runner picks it up.
 	fixed := false
@@ -165,7 +119,7 @@ func TestBrowserAdminCreatesAWebchatDeploymentAndCopiesItsSnippet(t *testing.T) 
 		t.Fatal(err)
 	}
 	tab.do("opening the failed jobs", chromedp.Navigate(s.URL+"/admin/jobs"), until(`document.querySelector("[data-testid=failed-jobs]") !== null`))
-	adminScreenshot(tab, "jobs")
+	tab.screenshot("admin-jobs")
 	fixed = true
 	tab.do("retrying", chromedp.Click(chromedp.CSS(`[data-testid=failed-jobs] tbody button`)))
 	tab.wait("the list is empty", `document.querySelector("[data-testid=no-failed-jobs]") !== null`)

@@ -3,12 +3,8 @@ package web_test
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
@@ -18,44 +14,12 @@ import (
 	"github.com/switchboardhq/switchboard/web/webtest"
 )
 
-// openRoutingTab signs a browser tab in as a (their session cookie) and
-// opens an admin routing page.
+// openRoutingTab signs a browser tab in as a and opens an admin routing
+// page.
 func openRoutingTab(t *testing.T, browserCtx context.Context, s *webtest.Server, a deskAgent, path string) deskTab {
 	t.Helper()
-	tab, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	d := deskTab{t: t, ctx: tab}
-	httpOnly := true
-	d.do("signing the tab in",
-		chromedp.EmulateViewport(1360, 940),
-		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
-				return err
-			}
-			_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: a.cookie.Name, Value: a.cookie.Value,
-				URL: s.URL, HTTPOnly: &httpOnly, SameSite: network.CookieSameSiteLax})
-			return err
-		}),
-		chromedp.Navigate(s.URL+path),
-		until(`document.getElementById("admin-content") !== null && typeof htmx !== "undefined"`))
-	return d
-}
-
-// routingScreenshot saves the tab as docs/screenshots/admin-<name>.png
-// when UPDATE_SCREENSHOTS=1.
-func routingScreenshot(d deskTab, name string) {
-	d.t.Helper()
-	if os.Getenv("UPDATE_SCREENSHOTS") != "1" {
-		return
-	}
-	time.Sleep(300 * time.Millisecond) // let fonts settle: this is a picture, not an assertion
-	png, err := chromedp.Run(d.ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join("..", "docs", "screenshots", "admin-"+name+".png"), png, 0o644); err != nil {
-		d.t.Fatal(err)
-	}
+	return openStaffTab(t, browserCtx, s, a, tabSetup{width: 1360, height: 940}, path,
+		`document.getElementById("admin-content") !== null && typeof htmx !== "undefined"`)
 }
 
 // setField replaces a field's value as a paste would, without events: the
@@ -114,7 +78,7 @@ func TestBrowserAdminValidatesAQueueTargetAsTheyTypeAndPreviewsAnUnsavedWorkflow
 			&& document.querySelector("#admin-content input[name=friendly_name]").value === "Everyone"`)
 		tab.eval("naming it back", `document.querySelector("#admin-content input[name=friendly_name]").value = "Senior support"`)
 		if shots {
-			routingScreenshot(tab, "queues")
+			tab.screenshot("admin-queues")
 		}
 		qs, _, err := tr.TaskQueues(bg, wsSid, taskrouter.TaskQueueFilter{FriendlyName: "Senior support"}, taskrouter.Page{Limit: 1})
 		if err != nil || len(qs) != 1 {
@@ -160,7 +124,7 @@ func TestBrowserAdminValidatesAQueueTargetAsTheyTypeAndPreviewsAnUnsavedWorkflow
 				&& workers.length === 1 && workers[0].includes("Ben") && workers[0].includes("offered first");
 		})()`)
 		if shots {
-			routingScreenshot(tab, "workflow-preview")
+			tab.screenshot("admin-workflow-preview")
 		}
 		// Nothing was saved by previewing.
 		if wf, _ := tr.Workflow(bg, wsSid, wfs[0].Sid); wf.Configuration != wfs[0].Configuration {
@@ -185,7 +149,7 @@ func TestBrowserAdminValidatesAQueueTargetAsTheyTypeAndPreviewsAnUnsavedWorkflow
 		tab.do("opening the users", chromedp.Navigate(s.URL+"/admin/users?edit="+ben.staff.Sid))
 		tab.wait("the users and Ben's form", `document.querySelector("[data-testid=user-form] input[name=levels]")?.value === "sales=4, support=5"`)
 		if shots {
-			routingScreenshot(tab, "users")
+			tab.screenshot("admin-users")
 		}
 	})
 }

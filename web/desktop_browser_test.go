@@ -37,23 +37,28 @@ const recordSockets = `(() => {
 	};
 })()`
 
-// openDesk signs the agent's browser in (their session cookie, as a real
-// sign-in would have set it), lets the page notify, and opens the desktop.
-// Each agent gets a browser context of their own (cookies included), as
-// two people on two machines would.
-func openDesk(t *testing.T, browserCtx context.Context, s *webtest.Server, a deskAgent) deskTab {
+// tabSetup is how a member of staff's tab opens: its size, the browser
+// permissions the server's origin gets, and anything else the page needs
+// before it loads.
+type tabSetup struct {
+	width, height int64
+	permissions   []string
+	before        func(ctx context.Context) error
+}
+
+// openStaffTab signs a browser tab in as a (their session cookie, HttpOnly
+// as a real sign-in sets it) and opens path, waiting until ready holds.
+// Each tab gets a browser context of its own (cookies included), as two
+// people on two machines would.
+func openStaffTab(t *testing.T, browserCtx context.Context, s *webtest.Server, a deskAgent, setup tabSetup, path, ready string) deskTab {
 	t.Helper()
 	tab, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	d := deskTab{t: t, ctx: tab}
 	httpOnly := true
 	d.do("signing the tab in",
-		chromedp.EmulateViewport(1280, 820),
+		chromedp.EmulateViewport(setup.width, setup.height),
 		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			// Headless tabs are never focused; the desktop reads only what is looked at.
-			if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
-				return err
-			}
 			if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
 				return err
 			}
@@ -61,19 +66,37 @@ func openDesk(t *testing.T, browserCtx context.Context, s *webtest.Server, a des
 				URL: s.URL, HTTPOnly: &httpOnly, SameSite: network.CookieSameSiteLax}); err != nil {
 				return err
 			}
-			// The test's handle on the page's sockets, to drop one.
-			if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-				Source: recordSockets}); err != nil {
+			for _, p := range setup.permissions {
+				if _, err := chromedp.CallBrowser(ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+					Permission: &cdpbrowser.PermissionDescriptor{Name: p}, Setting: cdpbrowser.PermissionSettingGranted, Origin: s.URL,
+					BrowserContextID: chromedp.FromContext(ctx).BrowserContextID}); err != nil {
+					return err
+				}
+			}
+			if setup.before != nil {
+				return setup.before(ctx)
+			}
+			return nil
+		}),
+		chromedp.Navigate(s.URL+path),
+		until(ready))
+	return d
+}
+
+// openDesk signs the agent's browser in, lets the page notify, and opens
+// the desktop.
+func openDesk(t *testing.T, browserCtx context.Context, s *webtest.Server, a deskAgent) deskTab {
+	t.Helper()
+	return openStaffTab(t, browserCtx, s, a, tabSetup{width: 1280, height: 820, permissions: []string{"notifications"},
+		before: func(ctx context.Context) error {
+			// Headless tabs are never focused; the desktop reads only what is looked at.
+			if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
 				return err
 			}
-			_, err := chromedp.CallBrowser(ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
-				Permission: &cdpbrowser.PermissionDescriptor{Name: "notifications"}, Setting: cdpbrowser.PermissionSettingGranted, Origin: s.URL,
-				BrowserContextID: chromedp.FromContext(ctx).BrowserContextID})
+			// The test's handle on the page's sockets, to drop one.
+			_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: recordSockets})
 			return err
-		}),
-		chromedp.Navigate(s.URL+"/desktop"),
-		until(`document.getElementById("desk")?.dataset.synced === "true"`))
-	return d
+		}}, "/desktop", `document.getElementById("desk")?.dataset.synced === "true"`)
 }
 
 func (d deskTab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -117,24 +140,32 @@ func (d deskTab) eval(what, js string) {
 	d.do(what, chromedp.Evaluate[chromedp.Void](js))
 }
 
-// screenshot saves the tab as docs/screenshots/desktop-<name>.png when
+// screenshot saves the tab as docs/screenshots/<name>.png when
 // UPDATE_SCREENSHOTS=1.
 func (d deskTab) screenshot(name string) {
 	d.t.Helper()
+	saveScreenshot(d.t, d.ctx, name)
+}
+
+// saveScreenshot saves a tab as docs/screenshots/<name>.png when
+// UPDATE_SCREENSHOTS=1: the committed pictures; an ordinary test run
+// leaves the checkout alone.
+func saveScreenshot(t *testing.T, tab context.Context, name string) {
+	t.Helper()
 	if os.Getenv("UPDATE_SCREENSHOTS") != "1" {
 		return
 	}
-	time.Sleep(300 * time.Millisecond) // let scrolling and images settle: this is a picture, not an assertion
-	png, err := chromedp.Run(d.ctx, chromedp.CaptureScreenshot())
+	time.Sleep(300 * time.Millisecond) // let scrolling, images and notices settle: this is a picture, not an assertion
+	png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
 	if err != nil {
-		d.t.Fatal(err)
+		t.Fatal(err)
 	}
 	dir := filepath.Join("..", "docs", "screenshots")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		d.t.Fatal(err)
+		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "desktop-"+name+".png"), png, 0o644); err != nil {
-		d.t.Fatal(err)
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -211,7 +242,7 @@ func TestBrowserAgentsTakeAnOfferReplyTransferAndCompleteAndADropLosesNothing(t 
 		tab.wait("the countdown runs", `/^[0-9]+:[0-5][0-9]$/.test(`+offer+`.querySelector("[data-testid=countdown]").textContent)
 			&& `+offer+`.querySelector("[data-testid=countdown]").textContent !== "0:00"`)
 		if shots {
-			tab.screenshot("offer")
+			tab.screenshot("desktop-offer")
 		}
 
 		// Alt+A accepts: the canvas opens on the customer's message, and the agent joined.
@@ -275,7 +306,7 @@ func TestBrowserAgentsTakeAnOfferReplyTransferAndCompleteAndADropLosesNothing(t 
 			&& document.querySelector("#canvas .composer .chip") === null`)
 		customer.send(map[string]any{"type": "read", "conversation_sid": f.conversation, "index": int(index(picture))})
 		if shots {
-			tab.screenshot("canvas")
+			tab.screenshot("desktop-canvas")
 		}
 
 		// The connection drops mid-conversation (the network goes, and the

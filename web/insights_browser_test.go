@@ -2,12 +2,9 @@ package web_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboardhq/switchboard/interactions/desk"
@@ -45,44 +42,14 @@ func TestBrowserInsightsDrawsAMonthOfDemoHistory(t *testing.T) {
 	}
 	from, to := now.AddDate(0, 0, -14).Format(time.DateOnly), now.AddDate(0, 0, -1).Format(time.DateOnly)
 
-	tab, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
-	defer cancel()
-	httpOnly := true
-	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(tab, actions...); err != nil {
-			page, _ := chromedp.Run(tab, chromedp.Evaluate[string](`location.href + "\n" + document.documentElement.outerHTML`))
-			t.Fatalf("%s: %v\npage: %s", what, err, page)
-		}
-	}
-	do("opening insights",
-		chromedp.EmulateViewport(1280, 1700),
-		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: sue.cookie.Name, Value: sue.cookie.Value,
-				URL: s.URL, HTTPOnly: &httpOnly, SameSite: network.CookieSameSiteLax})
-			return err
-		}),
-		chromedp.Navigate(s.URL+"/insights?from="+from+"&to="+to),
-		until(`document.querySelectorAll("#chart-day rect.bar").length === 14 &&
+	tab := openStaffTab(t, ctx, s, sue, tabSetup{width: 1280, height: 1700}, "/insights?from="+from+"&to="+to,
+		`document.querySelectorAll("#chart-day rect.bar").length === 14 &&
 			document.querySelectorAll("#chart-dispositions rect.bar").length === 4 &&
-			document.querySelector("#chart-sl path.line") !== null`),
-	)
-	if os.Getenv("UPDATE_SCREENSHOTS") == "1" {
-		png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir := filepath.Join("..", "docs", "screenshots")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "insights.png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+			document.querySelector("#chart-sl path.line") !== null`)
+	tab.screenshot("insights")
 
 	// The form filters: SMS only, the same range.
-	do("filtering to SMS",
+	tab.do("filtering to SMS",
 		chromedp.Evaluate[chromedp.Void](`(() => {
 			const s = document.querySelector("[data-testid=filter-channel]");
 			s.value = [...s.options].find(o => o.textContent === "SMS").value;

@@ -5,11 +5,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
@@ -18,82 +16,36 @@ import (
 	"github.com/switchboardhq/switchboard/web/webtest"
 )
 
-// supTab is a supervisor's browser tab.
-type supTab struct {
-	t   *testing.T
-	ctx context.Context
-}
+// supTab is a supervisor's browser tab on a live view.
+type supTab struct{ deskTab }
 
-// openSupervisor signs the supervisor's browser in (their session cookie,
-// as a real sign-in would have set it) and opens a live view at path,
-// waiting for its socket's first push.
+// openSupervisor signs the supervisor's browser in and opens a live view
+// at path, waiting for its socket's first push.
 func openSupervisor(t *testing.T, browserCtx context.Context, s *webtest.Server, a deskAgent, path, board string) supTab {
 	t.Helper()
-	tab, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	st := supTab{t: t, ctx: tab}
-	httpOnly := true
-	st.do("signing the tab in",
-		chromedp.EmulateViewport(1360, 760),
-		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
-				return err
-			}
-			_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: a.cookie.Name, Value: a.cookie.Value,
-				URL: s.URL, HTTPOnly: &httpOnly, SameSite: network.CookieSameSiteLax})
-			return err
-		}))
-	st.open(s.URL+path, board)
-	return st
+	return supTab{openStaffTab(t, browserCtx, s, a, tabSetup{width: 1360, height: 760}, path, liveBoard(board))}
+}
+
+// liveBoard is true once the board's socket has pushed it.
+func liveBoard(board string) string {
+	return `document.querySelector("#` + board + `")?.dataset.live === "true"`
 }
 
 // open loads a live view and waits for its socket's first push.
 func (st supTab) open(u, board string) {
 	st.t.Helper()
 	st.do("opening "+u, chromedp.Navigate(u))
-	st.wait("the live board", `document.querySelector("#`+board+`")?.dataset.live === "true"`)
-}
-
-func (st supTab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
-	st.t.Helper()
-	if err := chromedp.Do(st.ctx, actions...); err != nil {
-		page, _ := chromedp.Run(st.ctx, chromedp.Evaluate[string](`location.href + "\n" + document.documentElement.outerHTML`))
-		st.t.Fatalf("%s: %v\npage: %s", what, err, page)
-	}
-}
-
-func (st supTab) wait(what, js string) {
-	st.t.Helper()
-	st.do(what, func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Poll[bool](js, chromedp.WithPollingTimeout(20*time.Second))(ctx, t)
-		return chromedp.Void{}, err
-	})
-}
-
-func (st supTab) eval(what, js string) {
-	st.t.Helper()
-	st.do(what, chromedp.Evaluate[chromedp.Void](js))
+	st.wait("the live board", liveBoard(board))
 }
 
 // screenshot saves the tab as docs/screenshots/supervisor-<name>.png when
-// UPDATE_SCREENSHOTS=1.
+// UPDATE_SCREENSHOTS=1, once its timers have ticked.
 func (st supTab) screenshot(name string) {
 	st.t.Helper()
-	if os.Getenv("UPDATE_SCREENSHOTS") != "1" {
-		return
+	if os.Getenv("UPDATE_SCREENSHOTS") == "1" {
+		time.Sleep(1200 * time.Millisecond) // this is a picture, not an assertion
 	}
-	time.Sleep(1500 * time.Millisecond) // let the timers tick: this is a picture, not an assertion
-	png, err := chromedp.Run(st.ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		st.t.Fatal(err)
-	}
-	dir := filepath.Join("..", "docs", "screenshots")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		st.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "supervisor-"+name+".png"), png, 0o644); err != nil {
-		st.t.Fatal(err)
-	}
+	st.deskTab.screenshot("supervisor-" + name)
 }
 
 // supWaiting is the Waiting cell of a queue's row, as a JS expression.

@@ -2,12 +2,8 @@ package web_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	conv "github.com/twilio/twilio-go/rest/conversations/v1"
 
@@ -16,44 +12,11 @@ import (
 	"github.com/switchboardhq/switchboard/web/webtest"
 )
 
-// openMonTab signs a browser tab in as the member of staff a (their
-// session cookie) and opens path.
+// openMonTab signs a browser tab in as the member of staff a and opens
+// path.
 func openMonTab(t *testing.T, browserCtx context.Context, s *webtest.Server, a deskAgent, path, ready string) deskTab {
 	t.Helper()
-	tab, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	d := deskTab{t: t, ctx: tab}
-	httpOnly := true
-	d.do("signing the tab in",
-		chromedp.EmulateViewport(1280, 860),
-		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
-				return err
-			}
-			_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: a.cookie.Name, Value: a.cookie.Value,
-				URL: s.URL, HTTPOnly: &httpOnly, SameSite: network.CookieSameSiteLax})
-			return err
-		}),
-		chromedp.Navigate(s.URL+path),
-		until(ready))
-	return d
-}
-
-// monScreenshot saves the tab as docs/screenshots/<name>.png when
-// UPDATE_SCREENSHOTS=1.
-func monScreenshot(d deskTab, name string) {
-	d.t.Helper()
-	if os.Getenv("UPDATE_SCREENSHOTS") != "1" {
-		return
-	}
-	time.Sleep(300 * time.Millisecond) // let scrolling and the notice settle: this is a picture, not an assertion
-	png, err := chromedp.Run(d.ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join("..", "docs", "screenshots", name+".png"), png, 0o644); err != nil {
-		d.t.Fatal(err)
-	}
+	return openStaffTab(t, browserCtx, s, a, tabSetup{width: 1280, height: 860}, path, ready)
 }
 
 // monTexts is the monitored thread's bubbles with exactly this text.
@@ -121,7 +84,7 @@ func TestBrowserASupervisorWatchesAChatLiveJoinsWritesAndReassignsIt(t *testing.
 			&& [...document.querySelectorAll("#mon .sys")].some(li => li.textContent === "Sue Supervisor joined")
 			&& [...document.querySelectorAll("[data-testid=mon-people] li")].some(li => li.dataset.role === "supervisor")`)
 		if shots {
-			monScreenshot(tab, "supervisor-monitor")
+			tab.screenshot("supervisor-monitor")
 		}
 
 		// Reassign to Ben: Ana loses it at once, Ben is offered it.

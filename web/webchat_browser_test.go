@@ -212,25 +212,10 @@ func enter(mods ...chromedp.Modifier) chromedp.Action[chromedp.Void] {
 }
 
 // screenshot saves the tab as docs/screenshots/webchat-<name>.png when
-// UPDATE_SCREENSHOTS=1 (the committed pictures of the widget; an ordinary
-// test run leaves the checkout alone).
+// UPDATE_SCREENSHOTS=1.
 func (w widget) screenshot(name string) {
 	w.t.Helper()
-	if os.Getenv("UPDATE_SCREENSHOTS") != "1" {
-		return
-	}
-	time.Sleep(300 * time.Millisecond) // let scrolling and images settle: this is a picture, not an assertion
-	png, err := chromedp.Run(w.ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	dir := filepath.Join("..", "docs", "screenshots")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		w.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "webchat-"+name+".png"), png, 0o644); err != nil {
-		w.t.Fatal(err)
-	}
+	saveScreenshot(w.t, w.ctx, "webchat-"+name)
 }
 
 // offline cuts the tab off the network (requests fail, navigator.onLine is
