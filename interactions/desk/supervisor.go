@@ -100,16 +100,6 @@ func (s *Service) ReassignQueues(ctx context.Context, workspaceSid string) ([]Tr
 	return s.transferQueues(ctx, workspaceSid)
 }
 
-// ReassignAgent describes one worker's room for a task on taskChannelSid:
-// CanTake says an offer could reach them now.
-func (s *Service) ReassignAgent(ctx context.Context, wk taskrouter.Worker, taskChannelSid string) (TransferAgent, error) {
-	act, err := s.tr.Activity(ctx, wk.WorkspaceSid, wk.ActivitySid)
-	if err != nil {
-		return TransferAgent{}, err
-	}
-	return s.transferAgent(ctx, wk, act.FriendlyName, taskChannelSid)
-}
-
 // WorkerName names a worker for people: their full_name attribute (staff
 // provisioning sets it), else the worker's name.
 func WorkerName(wk taskrouter.Worker) string { return displayName(wk) }

@@ -265,46 +265,52 @@ func (s *Service) Transfer(ctx context.Context, a Agent, conversationSid string,
 // agent themselves, and a colleague who could not be offered the task now:
 // the transfer would wait for them with nobody told.
 func (s *Service) checkTransferTarget(ctx context.Context, a Agent, w work, to string) error {
-	ws := w.task.WorkspaceSid
 	switch {
-	case sid.Is(to, sid.TaskQueue):
-		if _, err := s.tr.TaskQueue(ctx, ws, to); err != nil {
+	case to == a.WorkerSid:
+		return errs.Invalidf("You cannot transfer a conversation to yourself")
+	case !sid.Is(to, sid.TaskQueue) && !sid.Is(to, sid.Worker):
+		return errs.Invalidf("Choose an agent (WK…) or a queue (WQ…) to transfer to")
+	}
+	return s.CheckTarget(ctx, w.task.WorkspaceSid, w.task.TaskChannelSid, to)
+}
+
+// CheckTarget refuses a queue (WQ…) or agent (WK…) to hand a task on
+// taskChannelSid to — by a transfer or a supervisor's reassignment — that
+// is not of the workspace, or an agent an offer could not reach now.
+func (s *Service) CheckTarget(ctx context.Context, workspaceSid, taskChannelSid, to string) error {
+	if sid.Is(to, sid.TaskQueue) {
+		if _, err := s.tr.TaskQueue(ctx, workspaceSid, to); err != nil {
 			if errs.KindOf(err) == errs.NotFound {
 				return errs.Invalidf("Queue %s is not a queue of your workspace", to)
 			}
 			return err
 		}
 		return nil
-	case sid.Is(to, sid.Worker):
-		if to == a.WorkerSid {
-			return errs.Invalidf("You cannot transfer a conversation to yourself")
-		}
-		wk, err := s.tr.Worker(ctx, ws, to)
-		if errs.KindOf(err) == errs.NotFound {
-			return errs.Invalidf("Agent %s is not an agent of your workspace", to)
-		}
-		if err != nil {
-			return err
-		}
-		act, err := s.tr.Activity(ctx, ws, wk.ActivitySid)
-		if err != nil {
-			return err
-		}
-		ag, err := s.transferAgent(ctx, wk, act.FriendlyName, w.task.TaskChannelSid)
-		if err != nil {
-			return err
-		}
-		if !ag.CanTake {
-			why := ag.Activity
-			if ag.Available {
-				why = "at full capacity on this channel"
-			}
-			return errs.E(errs.Conflict, errs.CodeInvalidParam, "%s cannot take this conversation now (%s): choose another agent or a queue",
-				ag.Name, why)
-		}
-		return nil
 	}
-	return errs.Invalidf("Choose an agent (WK…) or a queue (WQ…) to transfer to")
+	wk, err := s.tr.Worker(ctx, workspaceSid, to)
+	if errs.KindOf(err) == errs.NotFound {
+		return errs.Invalidf("Agent %s is not an agent of your workspace", to)
+	}
+	if err != nil {
+		return err
+	}
+	act, err := s.tr.Activity(ctx, workspaceSid, wk.ActivitySid)
+	if err != nil {
+		return err
+	}
+	ag, err := s.transferAgent(ctx, wk, act.FriendlyName, taskChannelSid)
+	if err != nil {
+		return err
+	}
+	if !ag.CanTake {
+		why := ag.Activity
+		if ag.Available {
+			why = "at full capacity on this channel"
+		}
+		return errs.E(errs.Conflict, errs.CodeInvalidParam, "%s cannot take this conversation now (%s): choose another agent or a queue",
+			ag.Name, why)
+	}
+	return nil
 }
 
 // CancelTransfer withdraws the agent's transfer of a conversation that

@@ -72,38 +72,11 @@ func (s *Service) Reassign(ctx context.Context, sup Supervisor, conversationSid,
 // raCheckTarget refuses a target outside the workspace, the agent who
 // holds the task, and an agent an offer could not reach now.
 func (s *Service) raCheckTarget(ctx context.Context, t monTaskRow, to string) error {
-	ws := t.WorkspaceSid
 	switch {
-	case sid.Is(to, sid.TaskQueue):
-		_, err := s.tr.TaskQueue(ctx, ws, to)
-		if errs.KindOf(err) == errs.NotFound {
-			return errs.Invalidf("Queue %s is not a queue of your workspace", to)
-		}
-		return err
-	case sid.Is(to, sid.Worker):
-		if to == t.WorkerSid {
-			return errs.Invalidf("That agent has this conversation already: choose another agent or a queue")
-		}
-		wk, err := s.tr.Worker(ctx, ws, to)
-		if errs.KindOf(err) == errs.NotFound {
-			return errs.Invalidf("Agent %s is not an agent of your workspace", to)
-		}
-		if err != nil {
-			return err
-		}
-		ag, err := s.desk.ReassignAgent(ctx, wk, t.TaskChannelSid)
-		if err != nil {
-			return err
-		}
-		if !ag.CanTake {
-			why := ag.Activity
-			if ag.Available {
-				why = "at full capacity on this channel"
-			}
-			return errs.E(errs.Conflict, errs.CodeInvalidParam, "%s cannot take this conversation now (%s): choose another agent or a queue",
-				ag.Name, why)
-		}
-		return nil
+	case to == t.WorkerSid && to != "":
+		return errs.Invalidf("That agent has this conversation already: choose another agent or a queue")
+	case !sid.Is(to, sid.TaskQueue) && !sid.Is(to, sid.Worker):
+		return errs.Invalidf("Choose an agent or a queue to reassign the conversation to")
 	}
-	return errs.Invalidf("Choose an agent or a queue to reassign the conversation to")
+	return s.desk.CheckTarget(ctx, t.WorkspaceSid, t.TaskChannelSid, to)
 }
