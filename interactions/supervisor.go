@@ -17,6 +17,10 @@ type ReassignSpec struct {
 	Note    string // travels in the new task's attributes (transferNote)
 }
 
+// ReassignedReason is the reason a task replaced by a supervisor's
+// reassignment ends with: its work moved on, nobody abandoned it.
+const ReassignedReason = "reassigned by a supervisor"
+
 // Reassign moves a channel's live task to a worker (who is offered it) or a
 // queue (where it waits), at once: the task it replaces ends in the same
 // transaction. A task nobody accepted yet is canceled (an offer on it is
@@ -72,7 +76,7 @@ func (s *Service) Reassign(ctx context.Context, interactionSid, channelSid strin
 			return err
 		}
 		if t.AssignmentStatus != taskrouter.TaskAssigned {
-			if _, err := s.tr.MoveTaskTx(tx, ws, t.Sid, taskrouter.TaskCanceled, "reassigned by a supervisor"); err != nil {
+			if _, err := s.tr.MoveTaskTx(tx, ws, t.Sid, taskrouter.TaskCanceled, ReassignedReason); err != nil {
 				return err
 			}
 			return tx.Model(&old).Updates(map[string]any{"status": "ended", "date_updated": s.now()}).Error
@@ -105,6 +109,6 @@ func (s *Service) handOver(tx *db.Tx, ch Channel, t taskrouter.Task, inv Invite,
 		return s.leave(tx, &agents[i], ParticipantClosed)
 	}
 	// Assigned over the REST API without anyone joining: nobody to take out.
-	_, err := s.tr.MoveTaskTx(tx, t.WorkspaceSid, t.Sid, taskrouter.TaskCompleted, "reassigned by a supervisor")
+	_, err := s.tr.MoveTaskTx(tx, t.WorkspaceSid, t.Sid, taskrouter.TaskCompleted, ReassignedReason)
 	return err
 }

@@ -90,7 +90,13 @@ func observe(tx *db.Tx, ev taskrouter.Event, _ map[string]any) error {
 			return err
 		}
 	case "task.canceled":
-		if f.TransferredFrom != "" {
+		// A task whose work moved on to a new one (a supervisor's
+		// reassignment) was neither abandoned nor withdrawn.
+		var successors int64
+		if err := tx.Model(&Fact{}).Where("transferred_from = ?", f.TaskSid).Count(&successors).Error; err != nil {
+			return err
+		}
+		if f.TransferredFrom != "" && f.AcceptedAt == nil && successors == 0 {
 			// A transfer withdrawn before anyone took it: no task of its
 			// own, and no transfer either.
 			if err := tx.Delete(&f).Error; err != nil {
@@ -99,7 +105,7 @@ func observe(tx *db.Tx, ev taskrouter.Event, _ map[string]any) error {
 			return countTransfers(tx, f.TransferredFrom)
 		}
 		f.CanceledAt = &at
-		if f.AcceptedAt == nil {
+		if f.AcceptedAt == nil && successors == 0 {
 			f.Abandoned, f.WaitMs = true, millis(f.CreatedAt, at)
 		}
 	}

@@ -19,7 +19,6 @@ import (
 // Service answers insights queries.
 type Service struct {
 	db  *db.DB
-	tr  *taskrouter.Engine
 	now func() time.Time
 	// loc is the time zone whose days and hours the dashboards count in:
 	// the server's.
@@ -29,7 +28,7 @@ type Service struct {
 // New returns the insights service and starts keeping the task facts from
 // tr's events. Create one per engine: each registers its own observer.
 func New(d *db.DB, tr *taskrouter.Engine) *Service {
-	s := &Service{db: d, tr: tr, now: time.Now, loc: time.Local}
+	s := &Service{db: d, now: time.Now, loc: time.Local}
 	tr.OnEvent(observe)
 	return s
 }

@@ -6,9 +6,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboardhq/switchboard/interactions"
 	"github.com/switchboardhq/switchboard/interactions/desk"
+	"github.com/switchboardhq/switchboard/interactions/insights"
 	"github.com/switchboardhq/switchboard/interactions/supervise"
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/auth"
@@ -462,6 +464,41 @@ func TestTheMonitoredThreadPagesBackAndShowsTheCustomerTyping(t *testing.T) {
 		f.must(err)
 		if u.Typing == nil || !u.Typing.On || u.Typing.Name != "Lucía" {
 			t.Fatalf("typing %+v", u.Typing)
+		}
+	})
+}
+
+// A waiting task a supervisor reassigns moved on: neither the queues view
+// nor insights count it as abandoned, however long it waited.
+func TestAReassignedWaitingTaskIsNotAnAbandon(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newMonFixture(t, d)
+		facts := insights.New(d, f.tr)
+		_, err := f.tr.UpdateTaskChannelSettings(f.ctx, f.ws.Sid, "chat", taskrouter.TaskChannelSettings{DefaultCapacity: 1,
+			ServiceLevelSeconds: 2, ShortAbandonSeconds: 1})
+		f.must(err)
+		ana := f.agent("Ana", "ana")
+		c := f.chat(ana)
+		q, err := f.tr.CreateTaskQueue(f.ctx, f.ws.Sid, taskrouter.TaskQueueParams{FriendlyName: ptr("Billing"),
+			TargetWorkers: ptr(`skills HAS "billing"`)})
+		f.must(err)
+		f.must(f.sup.Reassign(f.ctx, f.sue, c, q.Sid, ""))
+		f.settle()
+		time.Sleep(1100 * time.Millisecond) // past the short-abandon threshold: a cancel now would be an abandon
+		ben := f.agent("Ben", "ben")
+		f.must(f.sup.Reassign(f.ctx, f.sue, c, ben.WorkerSid, ""))
+		f.settle()
+
+		view, err := f.sup.Queues(f.ctx, f.ws.Sid, supervise.QueueFilter{Queue: "Billing"})
+		f.must(err)
+		if len(view.Queues) != 1 || view.Queues[0].Abandoned != 0 || view.Summary.AbandonedToday != 0 {
+			t.Fatalf("the queues view counts abandons: %+v", view.Queues)
+		}
+		now := time.Now()
+		dash, err := facts.Dashboard(f.ctx, f.ws.Sid, insights.Filter{From: now, To: now})
+		f.must(err)
+		if dash.Totals.Abandoned != 0 || dash.Totals.ShortAbandons != 0 {
+			t.Fatalf("insights count the reassigned task as abandoned: %+v", dash.Totals)
 		}
 	})
 }

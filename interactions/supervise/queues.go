@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboardhq/switchboard/interactions"
 	"github.com/switchboardhq/switchboard/interactions/taskrouter"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/errs"
@@ -292,7 +293,8 @@ func (s *Service) qServiceLevels(ctx context.Context, workspaceSid, channelSid s
 		canceled = "e.event_type = 'task.canceled'"
 	)
 	met := accepted + " AND " + wait + " <= ch.service_level_seconds"
-	abandoned := canceled + " AND " + wait + " > ch.short_abandon_seconds"
+	// A task a supervisor reassigned moved on: not abandoned.
+	abandoned := canceled + " AND t.reason <> @reassigned AND " + wait + " > ch.short_abandon_seconds"
 	isToday := " AND t.task_queue_entered_date >= @today"
 	isRecent := " AND t.task_queue_entered_date >= @recent"
 	count := func(cond string) string { return "COUNT(CASE WHEN " + cond + " THEN 1 END)" }
@@ -313,7 +315,8 @@ WHERE e.workspace_sid = @ws AND e.event_type IN ('reservation.accepted', 'task.c
 	if recent.Before(today) {
 		from = recent
 	}
-	args := map[string]any{"ws": workspaceSid, "today": today.UTC(), "recent": recent.UTC(), "from": from.UTC()}
+	args := map[string]any{"ws": workspaceSid, "today": today.UTC(), "recent": recent.UTC(), "from": from.UTC(),
+		"reassigned": interactions.ReassignedReason}
 	if channelSid != "" {
 		query += " AND t.task_channel_sid = @channel"
 		args["channel"] = channelSid
