@@ -230,9 +230,9 @@ func (s *Service) MonitorPanel(ctx context.Context, sup Supervisor, conversation
 	if err != nil {
 		return Monitor{}, err
 	}
-	var c conversations.Conversation
-	if err := s.monRead(ctx).Where("sid = ?", conversationSid).First(&c).Error; err != nil {
-		return Monitor{}, errs.Wrap(err, "monitored conversation")
+	c, err := s.monConversation(ctx, conversationSid)
+	if err != nil {
+		return Monitor{}, err
 	}
 	names, err := s.monNames(ctx, sup.WorkspaceSid)
 	if err != nil {
@@ -396,12 +396,12 @@ func (s *Service) Send(ctx context.Context, sup Supervisor, conversationSid, bod
 	} else if !in {
 		return errs.E(errs.Conflict, errs.CodeInvalidParam, "Join the conversation before writing in it")
 	}
-	var c conversations.Conversation
-	if err := s.monRead(ctx).Where("sid = ?", conversationSid).First(&c).Error; err != nil {
-		return errs.Wrap(err, "monitored conversation")
+	c, err := s.monConversation(ctx, conversationSid)
+	if err != nil {
+		return err
 	}
 	origin := conversations.WithOrigin(ctx, conversations.Origin{ClientIdentity: sup.Identity})
-	_, err := s.conv.AddMessage(origin, c.ServiceSid, c.Sid, conversations.MessageParams{Author: &sup.Identity, Body: &body, Source: "SDK"})
+	_, err = s.conv.AddMessage(origin, c.ServiceSid, c.Sid, conversations.MessageParams{Author: &sup.Identity, Body: &body, Source: "SDK"})
 	return err
 }
 
@@ -565,9 +565,9 @@ func (w *Watch) Event(ctx context.Context, ev events.Event) (WatchUpdate, error)
 		if p.Identity != nil && *p.Identity == w.sup.Identity {
 			return u, nil
 		}
-		var c conversations.Conversation
-		if err := w.s.monRead(ctx).Select("sid", "service_sid").Where("sid = ?", w.sid).First(&c).Error; err != nil {
-			return u, errs.Wrap(err, "monitored conversation")
+		c, err := w.s.monConversation(ctx, w.sid)
+		if err != nil {
+			return u, err
 		}
 		name, err := w.s.desk.ParticipantName(ctx, c.ServiceSid, p)
 		if err != nil {
@@ -603,4 +603,18 @@ func (w *Watch) panel(ctx context.Context, u *WatchUpdate) error {
 		u.Controls, w.joined = true, m.Joined
 	}
 	return nil
+}
+
+// monConversation loads a monitored conversation; one removed while its
+// task lives on is not found, as if it never was.
+func (s *Service) monConversation(ctx context.Context, conversationSid string) (conversations.Conversation, error) {
+	var c conversations.Conversation
+	res := s.monRead(ctx).Where("sid = ?", conversationSid).Limit(1).Find(&c)
+	if res.Error != nil {
+		return c, errs.Wrap(res.Error, "monitored conversation")
+	}
+	if res.RowsAffected == 0 {
+		return c, errs.NotFoundf("Conversation %s was not found", conversationSid)
+	}
+	return c, nil
 }

@@ -502,3 +502,16 @@ func TestAReassignedWaitingTaskIsNotAnAbandon(t *testing.T) {
 		}
 	})
 }
+
+// A conversation deleted over the REST API while its task lives on is
+// not found, not a server fault.
+func TestADeletedConversationWithALiveTaskIsNotFound(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newMonFixture(t, d)
+		c := f.chat(f.agent("Ana", "ana"))
+		f.must(f.conv.DeleteConversation(f.ctx, f.service, c, ""))
+		_, err := f.sup.Monitor(f.ctx, f.sue, c)
+		wantKind(t, "monitor", err, errs.NotFound)
+		wantKind(t, "join", f.sup.Join(f.ctx, f.sue, c), errs.NotFound)
+	})
+}
