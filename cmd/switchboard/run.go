@@ -327,6 +327,10 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	agentDesk := desk.New(d, engine, tr, ix)
 	agentDesk.SetMedia(mediaSvc)
 	agentDesk.SetSignaller(hub)
+	// Insights observes TaskRouter's events from here on: before any seed
+	// or demo traffic makes some.
+	facts := insights.New(d, tr)
+	supervisor := supervise.New(d, engine, tr, ix, agentDesk)
 	var demoKey string
 	if cfg.Dev {
 		if demoKey, err = seedDevWebchat(ctx, chat, engine); err != nil {
@@ -349,7 +353,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		Hub: hub, Tokens: tokens, Done: runCtx.Done(), Webchat: chat, ChatLimits: chat.Limits(), WebchatDemoKey: demoKey,
 		Ready: d.Ping, PublicURL: cfg.PublicURL, Dev: cfg.Dev,
 		Staff: staff, Sessions: sessions, SSO: sso, SSORedirectURL: cfg.OIDCRedirectURL, PlainHTTPCookies: plainLoopback(cfg.PublicURL, ln.Addr().String()),
-		Desk: agentDesk, Supervise: supervise.New(d, engine, tr, ix, agentDesk), Insights: insights.New(d, tr),
+		Desk: agentDesk, Supervise: supervisor, Insights: facts,
 		Keys: accounts, Jobs: runner,
 	})
 	go runner.Run(runCtx)
