@@ -229,14 +229,6 @@ func (h *monitorPages) upgrade(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// The monitor sockets' timings and limits, as the desktop's.
-const (
-	monMaxFrame     = 4 << 10
-	monPingEvery    = 25 * time.Second
-	monSilenceLimit = 60 * time.Second
-	monWriteWait    = 10 * time.Second
-)
-
 // monFrame is what a monitor page sends: "hello" on every (re)connect with
 // the last message index it shows.
 type monFrame struct {
@@ -257,6 +249,10 @@ type monConn struct {
 	// on answers a frame or an event with what to write ("" for nothing).
 	onFrame func(monFrame) ([]byte, error)
 	onEvent func(events.Event) ([]byte, error)
+	// refresh, when set, renders the whole view again: an event that sets
+	// stale has it pushed at most every supCoalesce, a burst in one push.
+	refresh func() ([]byte, error)
+	stale   bool
 }
 
 // serve runs a socket until it ends; start writes what a new socket gets
@@ -265,8 +261,8 @@ func (h *monitorPages) serve(ws *fiberws.Conn, mc *monConn, topics []string, sta
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	mc.h, mc.ws, mc.ctx, mc.in = h, ws, ctx, make(chan monFrame, 8)
-	ws.SetReadLimit(monMaxFrame)
-	mc.window = newReadWindow(ws, monSilenceLimit)
+	ws.SetReadLimit(deskMaxFrame)
+	mc.window = newReadWindow(ws, deskSilenceLimit)
 	go mc.read()
 	defer func() {
 		mc.window.end()
@@ -310,8 +306,10 @@ func (mc *monConn) read() {
 }
 
 func (mc *monConn) loop() error {
-	ping := time.NewTicker(monPingEvery)
+	ping := time.NewTicker(deskPingEvery)
 	defer ping.Stop()
+	var due <-chan time.Time // fires once after the first stale event of a burst
+	var lastPush time.Time
 	for {
 		var b []byte
 		var err error
@@ -330,10 +328,16 @@ func (mc *monConn) loop() error {
 				mc.h.log.Error("monitor event", "type", ev.Type, "conversation", ev.ConversationSid, "err", err)
 				b, err = nil, nil
 			}
+			if mc.stale && due == nil {
+				due = time.After(max(0, supCoalesce-time.Since(lastPush)))
+			}
+		case <-due:
+			due, lastPush, mc.stale = nil, time.Now(), false
+			b, err = mc.refresh()
 		case <-mc.hub.CutOff():
 			return mc.close(websocket.CloseTryAgainLater, "too far behind: reconnect")
 		case <-ping.C:
-			err = mc.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(monWriteWait))
+			err = mc.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(deskWriteWait))
 		case <-mc.h.done:
 			return mc.close(websocket.CloseServiceRestart, "the server is restarting")
 		}
@@ -350,12 +354,12 @@ func (mc *monConn) write(b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
-	_ = mc.ws.SetWriteDeadline(time.Now().Add(monWriteWait))
+	_ = mc.ws.SetWriteDeadline(time.Now().Add(deskWriteWait))
 	return mc.ws.WriteMessage(websocket.TextMessage, b)
 }
 
 func (mc *monConn) close(code int, reason string) error {
-	_ = mc.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(monWriteWait))
+	_ = mc.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(deskWriteWait))
 	return errClosed
 }
 
@@ -371,7 +375,7 @@ func (h *monitorPages) socket(ws *fiberws.Conn) {
 			h.log.Error("monitor socket", "conversation", sid, "err", err)
 		}
 		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation,
-			"conversation not found"), time.Now().Add(monWriteWait))
+			"conversation not found"), time.Now().Add(deskWriteWait))
 		_ = ws.Close()
 		return
 	}
@@ -437,8 +441,8 @@ func monRenderUpdate(ctx context.Context, sid string, u supervise.WatchUpdate) (
 	return buf.Bytes(), nil
 }
 
-// listSocket re-renders the list of live conversations whenever a task or
-// reservation of the workspace changes.
+// listSocket re-renders the list of live conversations after a task or
+// reservation of the workspace changes (a burst of changes, once).
 func (h *monitorPages) listSocket(ws *fiberws.Conn) {
 	sup := monSocketSupervisor(ws)
 	mc := &monConn{}
@@ -451,11 +455,11 @@ func (h *monitorPages) listSocket(ws *fiberws.Conn) {
 		err = monitor.Rows(rs, true).Render(mc.ctx, &buf)
 		return buf.Bytes(), err
 	}
+	mc.refresh = rows
 	mc.onEvent = func(ev events.Event) ([]byte, error) {
-		if ev.TaskSid == "" {
-			return nil, nil // a worker's activity: no row changes
-		}
-		return rows()
+		// A worker's activity changes no row.
+		mc.stale = mc.stale || ev.TaskSid != ""
+		return nil, nil
 	}
 	h.serve(ws, mc, []string{realtime.WorkspaceTopic(sup.WorkspaceSid)}, rows)
 }
