@@ -896,8 +896,12 @@ func (h adminIntegrations) retryJob(c *fiber.Ctx) error {
 	if err != nil {
 		return consoleFail(c, h.d.Log, errs.NotFoundf("There is no job %q", c.Params("ID")))
 	}
-	if err := h.d.Jobs.Retry(c.UserContext(), id); err != nil {
+	merged, err := h.d.Jobs.Retry(c.UserContext(), id)
+	if err != nil {
 		return consoleFail(c, h.d.Log, err)
+	}
+	if merged {
+		return h.jobsRetried(c, "Job "+strconv.FormatInt(id, 10)+"'s work is already waiting in a newer job, which will run it; this one is closed.")
 	}
 	return h.jobsRetried(c, "Job "+strconv.FormatInt(id, 10)+" runs again now.")
 }

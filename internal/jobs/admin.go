@@ -40,9 +40,10 @@ func (r *Runner) FailedJobs(ctx context.Context, kind string, limit int) ([]Job,
 }
 
 // Retry makes a failed job due now with a fresh count of attempts, and
-// wakes the runners to run it.
-func (r *Runner) Retry(ctx context.Context, id int64) error {
-	return errs.Wrap(r.db.InTx(ctx, func(tx *db.Tx) error {
+// wakes the runners to run it. merged reports that it did not: a pending
+// twin (same dedupe key) already carries its work, so it was marked done.
+func (r *Runner) Retry(ctx context.Context, id int64) (merged bool, err error) {
+	err = r.db.InTx(ctx, func(tx *db.Tx) error {
 		var n int64
 		if err := tx.Model(&Job{}).Where("id = ? AND status = ?", id, StatusFailed).Count(&n).Error; err != nil {
 			return err
@@ -50,8 +51,10 @@ func (r *Runner) Retry(ctx context.Context, id int64) error {
 		if n == 0 {
 			return errs.NotFoundf("Job %d is not a failed job: it may have been retried already", id)
 		}
-		return r.retryTx(tx, id)
-	}), "retry failed job")
+		merged, err = r.retryTx(tx, id)
+		return err
+	})
+	return merged, errs.Wrap(err, "retry failed job")
 }
 
 // RetryKind retries every failed job of a kind and reports how many.
@@ -63,7 +66,7 @@ func (r *Runner) RetryKind(ctx context.Context, kind string) (int, error) {
 			return err
 		}
 		for _, id := range ids {
-			if err := r.retryTx(tx, id); err != nil {
+			if _, err := r.retryTx(tx, id); err != nil {
 				return err
 			}
 		}
@@ -75,28 +78,28 @@ func (r *Runner) RetryKind(ctx context.Context, kind string) (int, error) {
 
 // retryTx makes the failed job id pending, due now. A job with a dedupe
 // key may have a pending twin already (scheduled after it failed): the
-// twin carries the work, so this one is marked done instead.
-func (r *Runner) retryTx(tx *db.Tx, id int64) error {
+// twin carries the work, so this one is marked done instead (merged).
+func (r *Runner) retryTx(tx *db.Tx, id int64) (merged bool, err error) {
 	now := r.Now()
 	var j Job
 	if err := tx.Where("id = ?", id).Take(&j).Error; err != nil {
-		return err
+		return false, err
 	}
 	if j.DedupeKey != nil {
 		var twins int64
 		if err := tx.Model(&Job{}).Where("dedupe_key = ? AND status = ?", *j.DedupeKey, StatusPending).Count(&twins).Error; err != nil {
-			return err
+			return false, err
 		}
 		if twins > 0 {
-			return tx.Model(&Job{}).Where("id = ?", id).Updates(map[string]any{"status": StatusDone, "date_updated": now}).Error
+			return true, tx.Model(&Job{}).Where("id = ?", id).Updates(map[string]any{"status": StatusDone, "date_updated": now}).Error
 		}
 	}
 	if err := tx.Model(&Job{}).Where("id = ?", id).Updates(map[string]any{
 		"status": StatusPending, "run_at": now, "attempts": 0, "date_updated": now,
 	}).Error; err != nil {
-		return err
+		return false, err
 	}
-	return tx.Notify(wakeChannel, "")
+	return false, tx.Notify(wakeChannel, "")
 }
 
 // maxSummary bounds a payload summary, in bytes.

@@ -80,8 +80,12 @@ func TestRetryingAFailedJobRunsItAgainOnceUnlessATwinAlreadyWill(t *testing.T) {
 		}
 		broken = false
 		for _, j := range failed {
-			if err := r.Retry(ctx, j.ID); err != nil {
+			merged, err := r.Retry(ctx, j.ID)
+			if err != nil {
 				t.Fatalf("retry %d: %v", j.ID, err)
+			}
+			if want := j.Payload == "b"; merged != want {
+				t.Fatalf("retry of %q merged with a pending twin: %v, want %v", j.Payload, merged, want)
 			}
 		}
 		if n, _ := r.RunDue(ctx); n != 2 || runs["a"] != 2 || runs["b"] != 2 {
@@ -90,7 +94,7 @@ func TestRetryingAFailedJobRunsItAgainOnceUnlessATwinAlreadyWill(t *testing.T) {
 		if left, _ := r.FailedJobs(ctx, "", 10); len(left) != 0 {
 			t.Fatalf("failed jobs left %+v", left)
 		}
-		if err := r.Retry(ctx, failed[0].ID); err == nil || !strings.Contains(err.Error(), "not a failed job") {
+		if _, err := r.Retry(ctx, failed[0].ID); err == nil || !strings.Contains(err.Error(), "not a failed job") {
 			t.Fatalf("retrying a job that ran: %v", err)
 		}
 		if n, err := r.RetryKind(ctx, "hook"); n != 0 || err != nil {
