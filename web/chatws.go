@@ -272,7 +272,7 @@ func (cc *chatConn) loop() error {
 		case ev := <-cc.hub.Events():
 			var frames []chat.Frame
 			var leave bool
-			frames, leave, err = cc.sess.Event(cc.ctx, ev)
+			frames, leave, err = cc.sess.Event(cc.ctx, *ev)
 			if leave {
 				cc.hub.Unsubscribe(ev.ConversationSid)
 			}

@@ -133,7 +133,7 @@ func (dc *deskConn) loop() error {
 			}
 			err = dc.handle(f)
 		case ev := <-dc.hub.Events():
-			u, evErr := dc.live.Event(dc.ctx, ev)
+			u, evErr := dc.live.Event(dc.ctx, *ev)
 			if evErr != nil {
 				// The page catches up on its next reconnect; the socket stays.
 				dc.h.log.Error("desktop event", "type", ev.Type, "conversation", ev.ConversationSid, "err", evErr)

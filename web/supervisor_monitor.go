@@ -322,7 +322,7 @@ func (mc *monConn) loop() error {
 				b, err = mc.onFrame(f)
 			}
 		case ev := <-mc.hub.Events():
-			b, err = mc.onEvent(ev)
+			b, err = mc.onEvent(*ev)
 			if err != nil {
 				// The page catches up on its next reconnect; the socket stays.
 				mc.h.log.Error("monitor event", "type", ev.Type, "conversation", ev.ConversationSid, "err", err)

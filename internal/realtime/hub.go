@@ -34,8 +34,8 @@ type droppedCounter interface{ Dropped() int64 }
 // Options tune a Hub; the zero value is ready to use.
 type Options struct {
 	// ConnBuffer is how many events a connection may have waiting before it
-	// is cut off; default 256. It is most of an idle connection's memory
-	// (about 140 bytes an event).
+	// is cut off; default 256. The buffer holds pointers to events shared by
+	// every subscriber: 8 bytes a slot (2 KB at the default).
 	ConnBuffer int
 	// Topics names the topics an event goes to; default: DefaultTopics.
 	Topics func(events.Event) []string
@@ -180,8 +180,11 @@ func (h *Hub) dispatchBatch(ev events.Event) {
 // dispatch delivers ev to the subscribers of its topics. Caller holds h.mu.
 func (h *Hub) dispatch(ev events.Event) {
 	h.seq++
+	// One copy shared by every subscriber: a connection's buffer holds
+	// pointers, a few bytes a slot, not the event itself.
+	shared := &ev
 	for _, t := range h.topicsOf(ev) {
-		h.send(t, ev)
+		h.send(t, shared)
 	}
 	// Unsubscribe the cut-off connections only now: send ranges over the
 	// topics' slices, which unsubscribing reorders.
@@ -194,7 +197,7 @@ func (h *Hub) dispatch(ev events.Event) {
 
 // send offers ev to every live subscriber of topic once, cutting off those
 // whose buffer is full. Caller holds h.mu.
-func (h *Hub) send(topic string, ev events.Event) {
+func (h *Hub) send(topic string, ev *events.Event) {
 	for _, c := range h.topics[topic] {
 		if c.state != open || c.seq == h.seq {
 			continue // cut off by this event already, or sent it via another topic
@@ -242,7 +245,7 @@ func (h *Hub) Stats() Stats {
 
 // Connect returns a new connection subscribed to nothing.
 func (h *Hub) Connect() *Conn {
-	c := &Conn{h: h, events: make(chan events.Event, h.buffer), cutOff: make(chan struct{})}
+	c := &Conn{h: h, events: make(chan *events.Event, h.buffer), cutOff: make(chan struct{})}
 	h.mu.Lock()
 	h.conns++
 	h.mu.Unlock()
@@ -287,7 +290,7 @@ const (
 // it until CutOff is closed or the socket ends.
 type Conn struct {
 	h      *Hub
-	events chan events.Event
+	events chan *events.Event
 	cutOff chan struct{}
 
 	// Guarded by h.mu.
@@ -326,8 +329,9 @@ func (c *Conn) Unsubscribe(topic string) {
 }
 
 // Events is the connection's bounded buffer of events, in commit order per
-// topic. It is never closed.
-func (c *Conn) Events() <-chan events.Event { return c.events }
+// topic. It is never closed. Every subscriber gets the same event: read it,
+// never change it.
+func (c *Conn) Events() <-chan *events.Event { return c.events }
 
 // CutOff is closed when the hub dropped this connection because its buffer
 // was full (a slow consumer). The owner then closes the socket and the

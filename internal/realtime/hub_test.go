@@ -117,10 +117,10 @@ func untilMark(c *realtime.Conn) ([]string, error) {
 	for {
 		select {
 		case ev := <-c.Events():
-			if ev == mark {
+			if *ev == mark {
 				return got, nil
 			}
-			got = append(got, key(ev))
+			got = append(got, key(*ev))
 		case <-c.CutOff():
 			return got, fmt.Errorf("cut off after %v", got)
 		case <-deadline:
@@ -261,7 +261,7 @@ func TestEveryConnGetsEveryEventOfItsTopicsOnceAndInCommitOrderUnderConcurrentPu
 				for {
 					select {
 					case ev := <-c.Events():
-						if ev == mark {
+						if *ev == mark {
 							return
 						}
 						r.got[ev.ConversationSid] = append(r.got[ev.ConversationSid], *ev.Index)
@@ -349,7 +349,7 @@ func TestASlowConsumerIsCutOffWithoutDelayingTheOthers(t *testing.T) {
 					for range batch {
 						select {
 						case ev := <-r.c.Events():
-							r.got = append(r.got, key(ev))
+							r.got = append(r.got, key(*ev))
 						case <-r.c.CutOff():
 							t.Error("a connection that keeps up was cut off")
 							return
