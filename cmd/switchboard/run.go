@@ -71,6 +71,8 @@ type config struct {
 	Workspace string
 	// Session lifetimes: idle and absolute.
 	SessionIdle, SessionMaxAge time.Duration
+	// MetricsAddr serves Prometheus metrics; "" serves none.
+	MetricsAddr string
 }
 
 // run is the whole program, parameterised so tests can drive it.
@@ -127,6 +129,7 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 		traffic := getenv("SWITCHBOARD_DEMO_TRAFFIC")
 		fs.BoolVar(&cfg.DemoTraffic, "demo-traffic", traffic == "1" || traffic == "true", "with --dev: simulated customers write in and two bot agents answer, so the supervisor views have live work (env SWITCHBOARD_DEMO_TRAFFIC=1)")
 		cfg.SecretKey = getenv("SWITCHBOARD_SECRET_KEY")
+		fs.StringVar(&cfg.MetricsAddr, "metrics-addr", getenv("SWITCHBOARD_METRICS_ADDR"), "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9090; empty serves none (env SWITCHBOARD_METRICS_ADDR)")
 		fs.StringVar(&allowPrivate, "webhook-allow-private", getenv("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE"), "internal address ranges (CIDRs) outgoing webhooks may still reach, e.g. 127.0.0.0/8 (env SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE)")
 		staffFlags(fs, &cfg, getenv, &sso)
 	}
@@ -359,6 +362,13 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	go runner.Run(runCtx)
 	go router.Run(runCtx)
 	go hub.Run(runCtx)
+	if cfg.MetricsAddr != "" {
+		addr, err := startMetrics(runCtx, cfg.MetricsAddr, hub, log)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		fmt.Fprintf(stdout, "Metrics: http://%s/metrics\n", addr)
+	}
 
 	fmt.Fprintf(stdout, "Switchboard is listening on %s\n", url)
 	if cfg.Dev {

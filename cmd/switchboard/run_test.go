@@ -33,13 +33,13 @@ func (s *syncBuffer) String() string {
 
 func noEnv(string) string { return "" }
 
-func TestServeAnswersHealthAndShutsDownOnCancel(t *testing.T) {
+func TestServeAnswersHealthServesMetricsAndShutsDownOnCancel(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--dev"}, noEnv, out, io.Discard)
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--dev", "--metrics-addr", "127.0.0.1:0"}, noEnv, out, io.Discard)
 	}()
 	urlRe := regexp.MustCompile(`listening on (http://\S+)`)
 	var base string
@@ -64,6 +64,21 @@ func TestServeAnswersHealthAndShutsDownOnCancel(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "HTTP Basic AC") {
 		t.Fatalf("dev mode should print the demo credentials; got %s", out.String())
+	}
+	m := regexp.MustCompile(`Metrics: (http://\S+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("--metrics-addr should print the metrics URL; got %s", out.String())
+	}
+	resp, err := http.Get(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range []string{"go_goroutines ", "process_resident_memory_bytes ", "switchboard_hub_connections "} {
+		if !strings.Contains(string(metrics), name) {
+			t.Errorf("metrics lack %q:\n%.2000s", name, metrics)
+		}
 	}
 	cancel()
 	select {
