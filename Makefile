@@ -8,7 +8,7 @@ RACE     := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v $${CC:-gcc
 HTMX_VERSION    := 2.0.11
 HTMX_WS_VERSION := 2.0.4
 
-.PHONY: run build test vet generate check-generated vendor-js clean
+.PHONY: run build test vet generate check-generated vendor-js clean bench bench-quick
 
 ## run: build and start the server in demo mode on the embedded SQLite database, with demo traffic
 run: build
@@ -21,6 +21,16 @@ build:
 ## test: vet, then every test (Postgres suites need TEST_DATABASE_URL; browser tests need /usr/bin/chromium)
 test: vet
 	$(GO) test $(RACE) -count=1 $(PKGS)
+
+## bench: measure this machine's floors, then the hot paths against them (≤ 5 min, local Postgres; prints the table, writes bench.json)
+bench: build
+	$(GO) build -o bin/loadgen ./cmd/loadgen
+	./bin/loadgen bench --server $(BIN) --json bench.json
+
+## bench-quick: the same in under a minute, on a small data set (a smoke run)
+bench-quick: build
+	$(GO) build -o bin/loadgen ./cmd/loadgen
+	./bin/loadgen bench --quick --server $(BIN) --json bench-quick.json
 
 vet:
 	$(GO) vet $(PKGS)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,7 +16,8 @@ import (
 	"github.com/switchboardhq/switchboard/internal/realtime"
 )
 
-// startMetrics serves Prometheus metrics on their own listener: the Go
+// startMetrics serves Prometheus metrics, and Go's profiles under
+// /debug/pprof/, on their own listener: the Go
 // runtime's (goroutines, heap, GC), the process's (CPU, resident memory,
 // open files) and the live hub's. A separate address keeps them off the
 // public port, where they would tell anyone the load of the node.
@@ -39,6 +41,11 @@ func startMetrics(ctx context.Context, addr string, hub *realtime.Hub, log *slog
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	// Profiles too: where a node spends its CPU is the first question when
+	// it falls short of the benchmark.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

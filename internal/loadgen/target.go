@@ -101,3 +101,10 @@ func (t *Tracker) Drain() int {
 	}
 	return n
 }
+
+// Pending is how many expected tokens have not been seen yet.
+func (t *Tracker) Pending() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.pending)
+}
