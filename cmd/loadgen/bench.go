@@ -39,8 +39,8 @@ type plan struct {
 
 var (
 	fullPlan = plan{Dataset: seed.Fixed, DBName: "switchboard_bench", Agents: 500, Idle: 10_000,
-		Step: 10 * time.Second, Warmup: 2 * time.Second, PgDuration: 5 * time.Second, PgRuns: 2,
-		Rate: 1000, ReplyRate: 500, RouteRate: 200, MaxSteps: 8, Flood: 5 * time.Second}
+		Step: 6 * time.Second, Warmup: 2 * time.Second, PgDuration: 4 * time.Second, PgRuns: 2,
+		Rate: 1000, ReplyRate: 500, RouteRate: 200, MaxSteps: 6, Flood: 4 * time.Second}
 	quickPlan = plan{Quick: true, Dataset: seed.Dataset{Conversations: 1_000, Messages: 10_000}, DBName: "switchboard_bench_quick",
 		Agents: 50, Idle: 1_000, Step: 3 * time.Second, Warmup: time.Second, PgDuration: time.Second, PgRuns: 1,
 		Rate: 500, ReplyRate: 200, RouteRate: 100, MaxSteps: 2, Flood: 2 * time.Second}
@@ -54,6 +54,8 @@ func bench(ctx context.Context, args []string) error {
 		"a Postgres role that may create databases (env BENCH_DATABASE_URL)")
 	server := fs.String("server", "bin/switchboard", "the switchboard binary to measure")
 	out := fs.String("json", "bench.json", "where to write the results")
+	dbName := fs.String("db-name", "", "the database each run recreates (default switchboard_bench, or switchboard_bench_quick with --quick)")
+	profile := fs.String("profile", "", "write the server's CPU profile of the first inbound step to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,11 +63,14 @@ func bench(ctx context.Context, args []string) error {
 	if *quick {
 		p = quickPlan
 	}
+	if *dbName != "" {
+		p.DBName = *dbName
+	}
 	logDir, err := os.MkdirTemp("", "loadgen-")
 	if err != nil {
 		return err
 	}
-	b := &run{plan: p, adminDSN: *dsn, serverBin: *server, logDir: logDir, started: time.Now()}
+	b := &run{plan: p, adminDSN: *dsn, serverBin: *server, logDir: logDir, started: time.Now(), profile: *profile}
 	b.res.Machine = machine()
 	b.res.Plan = p
 	if err := b.all(ctx); err != nil {
@@ -103,6 +108,7 @@ type run struct {
 	res       Results
 	closers   []func()
 	srv       *child
+	profile   string
 	errMu     sync.Mutex
 	errSeen   map[string]bool
 }
@@ -144,7 +150,7 @@ func (b *run) floors(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pg, err := pgfloor.Measure(ctx, b.adminDSN, pgfloor.Options{Clients: 8, Duration: b.plan.PgDuration, Runs: b.plan.PgRuns,
+	pg, err := pgfloor.Measure(ctx, b.adminDSN, pgfloor.Options{Clients: 8, Duration: b.plan.PgDuration, Runs: b.plan.PgRuns, Scratch: b.plan.DBName + "_floor",
 		Started: func(pid int) { pgbench = append(pgbench, pid) }})
 	if err != nil {
 		return err

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,19 +83,11 @@ func (b *run) product(ctx context.Context) error {
 		return b.step(ctx, paced{name: "inbound", target: f.sms.Name(), rate: rate, watch: &f.agentObs,
 			send: func(ctx context.Context, i int, body string) error { return f.sms.Send(ctx, i%f.sms.N, body) }}, h.pid())
 	}
-	b.res.Inbound = inbound(b.plan.Rate)
-	if b.res.Inbound.sustained() {
-		b.res.MaxRate = b.plan.Rate
-		for rate, n := b.plan.Rate*1.25, 0; n < b.plan.MaxSteps; rate, n = rate*1.25, n+1 {
-			s := inbound(rate)
-			b.res.Steps = append(b.res.Steps, s)
-			if !s.sustained() {
-				break
-			}
-			b.res.MaxRate = rate
-		}
-		time.Sleep(3 * time.Second) // an overloaded step's backlog drains before the next row
+	if b.profile != "" {
+		go b.cpuProfile(ctx, f.metricsURL)
 	}
+	b.res.Inbound = inbound(b.plan.Rate)
+	b.maxInbound(inbound)
 	b.res.Reply = b.step(ctx, paced{name: "reply", target: "desktop composer -> chat socket", rate: b.plan.ReplyRate, watch: &f.chatObs,
 		send: func(ctx context.Context, i int, body string) error {
 			k := i % len(f.agents)
@@ -390,4 +384,64 @@ func oversubscribed(ctx context.Context, dsn string) (int, error) {
 		WHERE (SELECT count(*) FROM reservations r WHERE r.worker_sid = wc.worker_sid AND r.task_channel_sid = wc.task_channel_sid
 		       AND r.reservation_status IN ('pending', 'accepted', 'wrapping')) > wc.capacity`).Scan(&n)
 	return n, err
+}
+
+// cpuProfile saves the server's CPU profile over the measured part of the
+// next step.
+func (b *run) cpuProfile(ctx context.Context, metricsURL string) {
+	time.Sleep(b.plan.Warmup)
+	secs := int((b.plan.Step - b.plan.Warmup).Seconds())
+	u := strings.TrimSuffix(metricsURL, "/metrics") + fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.firstError("profile", err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(b.profile)
+	if err != nil {
+		b.firstError("profile", err)
+		return
+	}
+	defer f.Close()
+	_, _ = io.Copy(f, resp.Body)
+}
+
+// maxInbound finds the highest sustained inbound rate: up from the e2e
+// row's rate in ×1.25 steps while it holds, or down from it until one
+// does — halving while a step is far off (p99 over half a second, or sends
+// shed), then by 1.25.
+func (b *run) maxInbound(inbound func(rate float64) Step) {
+	settle := func() { time.Sleep(3 * time.Second) } // a failed step's backlog drains before the next
+	last := b.res.Inbound
+	if last.sustained() {
+		b.res.MaxRate = b.plan.Rate
+		for rate, n := b.plan.Rate*1.25, 0; n < b.plan.MaxSteps; rate, n = rate*1.25, n+1 {
+			s := inbound(rate)
+			b.res.Steps = append(b.res.Steps, s)
+			if !s.sustained() {
+				settle()
+				return
+			}
+			b.res.MaxRate = rate
+		}
+		return
+	}
+	settle()
+	rate := b.plan.Rate
+	for range b.plan.MaxSteps {
+		if last.Latency.P99 > 500 || last.Latency.Shed > 0 {
+			rate /= 2
+		} else {
+			rate /= 1.25
+		}
+		last = inbound(rate)
+		b.res.Steps = append(b.res.Steps, last)
+		if last.sustained() {
+			b.res.MaxRate = rate
+			return
+		}
+		settle()
+	}
 }

@@ -56,8 +56,11 @@ type Step struct {
 	Rate     float64         `json:"rate"`
 	Achieved float64         `json:"achieved_per_s"`
 	Latency  loadgen.Latency `json:"latency"`
-	Lag      loadgen.Latency `json:"pacer_lag"`
-	CPU      loadgen.CPU     `json:"cpu"`
+	// Ack is the send's own latency, to the target's acknowledgement (for
+	// steps timed end to end).
+	Ack loadgen.Latency `json:"acknowledged"`
+	Lag loadgen.Latency `json:"pacer_lag"`
+	CPU loadgen.CPU     `json:"cpu"`
 	// CoreMs is the machine's CPU per message, in core-milliseconds.
 	CoreMs float64 `json:"core_ms_per_msg"`
 	// ServerCoreMs counts the server and the database only.

@@ -39,6 +39,7 @@ func (b *run) step(ctx context.Context, p paced, pids ...int) Step {
 	id := int(runID.Add(1))
 	warm := time.Now().Add(b.plan.Warmup)
 	rec := loadgen.NewRecorder(warm)
+	ack := loadgen.NewRecorder(warm)
 	tr := loadgen.NewTracker(rec)
 	if p.watch != nil {
 		p.watch.cur.Store(tr)
@@ -63,14 +64,16 @@ func (b *run) step(ctx context.Context, p paced, pids ...int) Step {
 			b.firstError(p.name, err)
 		case p.watch == nil:
 			rec.Observe(intended, time.Now())
+		default:
+			ack.Observe(intended, time.Now())
 		}
 	})
 	if p.watch != nil {
 		// What has not arrived a few seconds after the last send is lost.
-		waitFor(ctx, 5*time.Second, func() bool { return tr.Pending() == 0 })
+		waitFor(ctx, 3*time.Second, func() bool { return tr.Pending() == 0 })
 		tr.Drain()
 	}
-	s := Step{Name: p.name, Target: p.target, Rate: p.rate, Latency: rec.Summary(), Lag: lag}
+	s := Step{Name: p.name, Target: p.target, Rate: p.rate, Latency: rec.Summary(), Ack: ack.Summary(), Lag: lag}
 	if m != nil {
 		s.CPU = m.Stop()
 		s.Disturbed = overloaded(s.CPU)
@@ -81,9 +84,9 @@ func (b *run) step(ctx context.Context, p paced, pids ...int) Step {
 	}
 	measured := (b.plan.Step - b.plan.Warmup).Seconds()
 	s.Achieved = float64(s.Latency.Count) / measured
-	b.logf("%s @%.0f/s: p50 %.2f ms p99 %.2f ms p99.9 %.2f ms max %.1f ms, %d done, err %d shed %d lost %d, cpu %.2f cores (other %.2f), lag p99 %.2f ms",
+	b.logf("%s @%.0f/s: p50 %.2f ms p99 %.2f ms p99.9 %.2f ms max %.1f ms, %d done, err %d shed %d lost %d (acknowledged p50 %.2f ms p99 %.2f ms), cpu %.2f cores (server %.2f db %.2f other %.2f), lag p99 %.2f ms",
 		p.name, p.rate, s.Latency.P50, s.Latency.P99, s.Latency.P999, s.Latency.Max, s.Latency.Count, s.Latency.Errors, s.Latency.Shed, s.Latency.Lost,
-		s.CPU.Machine, s.CPU.Other, lag.P99)
+		s.Ack.P50, s.Ack.P99, s.CPU.Machine, s.CPU.Server, s.CPU.Database, s.CPU.Other, lag.P99)
 	return s
 }
 

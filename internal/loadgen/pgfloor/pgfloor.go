@@ -31,6 +31,7 @@ type Options struct {
 	Runs     int           // best of Runs
 	Pgbench  string        // path of pgbench; empty: look in PATH, then /usr/lib/postgresql/*/bin/pgbench
 	Started  func(pid int) // optional: called with each pgbench process's pid (the caller counts its CPU)
+	Scratch  string        // the scratch database; empty: dsn's database plus "_floor"
 }
 
 // Result holds transactions per second of each workload, best of the runs, and every run.
@@ -41,7 +42,7 @@ type Result struct {
 	Runs    map[string][]float64 `json:"runs"`
 }
 
-// Measure creates (dropping any earlier one) a scratch database named after dsn's database plus "_floor"
+// Measure creates (dropping any earlier one) a scratch database (Options.Scratch)
 // on the same server, creates and fills the tables the workloads touch (10k conversations, 500 workers),
 // runs each workload Runs times with pgbench -n -M prepared -c Clients -j 2 -T, parses
 // "tps = … (without initial connection time)", drops the scratch database and returns the best of each.
@@ -63,7 +64,10 @@ func Measure(ctx context.Context, dsn string, o Options) (Result, error) {
 	if base == "" {
 		return Result{}, fmt.Errorf("pgfloor: dsn names no database")
 	}
-	scratch := base + "_floor"
+	scratch := o.Scratch
+	if scratch == "" {
+		scratch = base + "_floor"
+	}
 
 	if err := recreate(ctx, dsn, scratch); err != nil {
 		return Result{}, err
