@@ -144,25 +144,23 @@ func (s *Service) runInbound(ctx context.Context, payload string) error {
 	})
 }
 
-// channelBusy reports whether someone is answering the channel: a task
-// waiting or assigned, or an agent still in it. Wrapping work does not
-// count: that agent has left the conversation, so a new customer message
-// needs new work.
+// busyChannel is the condition, on a channel ch.sid, that someone is
+// answering it: a task waiting or assigned, or an agent still in it.
+// Wrapping work does not count: that agent has left the conversation, so
+// a new customer message needs new work. Its parameters are busyArgs.
+const busyChannel = `(EXISTS (SELECT 1 FROM interaction_invites i JOIN tasks t ON t.sid = i.task_sid
+		WHERE i.channel_sid = ch.sid AND t.assignment_status IN ?)
+	OR EXISTS (SELECT 1 FROM interaction_participants p WHERE p.channel_sid = ch.sid AND p.type = ? AND p.status = ?))`
+
+func busyArgs() []any {
+	return []any{[]string{taskrouter.TaskPending, taskrouter.TaskReserved, taskrouter.TaskAssigned}, TypeAgent, ParticipantActive}
+}
+
+// channelBusy reports whether someone is answering the channel.
 func (s *Service) channelBusy(tx *db.Tx, channelSid string) (bool, error) {
-	var live int64
-	if err := tx.Raw(`SELECT COUNT(*) FROM interaction_invites i JOIN tasks t ON t.sid = i.task_sid
-		WHERE i.channel_sid = ? AND t.assignment_status IN ?`, channelSid,
-		[]string{taskrouter.TaskPending, taskrouter.TaskReserved, taskrouter.TaskAssigned}).
-		Scan(&live).Error; err != nil {
-		return false, err
-	}
-	if live > 0 {
-		return true, nil
-	}
-	var agents int64
-	err := tx.Model(&Participant{}).Where("channel_sid = ? AND type = ? AND status = ?", channelSid, TypeAgent, ParticipantActive).
-		Count(&agents).Error
-	return agents > 0, err
+	var busy bool
+	err := tx.Raw(`SELECT `+busyChannel+` FROM (SELECT ? AS sid) ch`, append(busyArgs(), channelSid)...).Scan(&busy).Error
+	return busy, err
 }
 
 // open creates an interaction on a conversation: the interaction, its

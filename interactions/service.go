@@ -60,17 +60,26 @@ func (s *Service) read(ctx context.Context) *gorm.DB { return s.db.Gorm.WithCont
 
 // onMessage enqueues routing for a message written by a participant who is
 // not an agent: a customer's message may need a task. Messages from the
-// system or a back end (no participant) and from agents never do.
+// system or a back end (no participant) and from agents never do, nor do
+// those of a conversation someone is answering already — the common case,
+// decided here in one query so that a busy conversation's messages cost no
+// job. The conversation's row is locked by the message's transaction, so
+// an agent leaving it meanwhile is seen; the job decides the rest under
+// the same lock.
 func (s *Service) onMessage(tx *db.Tx, c conversations.Conversation, m conversations.Message) error {
 	if m.ParticipantSid == nil {
 		return nil
 	}
-	var staff int64
-	if err := tx.Model(&Participant{}).Where("conversation_participant_sid = ? AND type IN ?", *m.ParticipantSid,
-		[]string{TypeAgent, TypeSupervisor}).Count(&staff).Error; err != nil {
+	var answered bool
+	args := append(append([]any{*m.ParticipantSid, []string{TypeAgent, TypeSupervisor}}, busyArgs()...),
+		c.Sid, []string{ChannelSetup, ChannelActive, ChannelInactive})
+	if err := tx.Raw(`SELECT EXISTS (SELECT 1 FROM interaction_participants WHERE conversation_participant_sid = ? AND type IN ?)
+		OR COALESCE((SELECT `+busyChannel+` FROM (SELECT sid FROM interaction_channels
+			WHERE media_channel_sid = ? AND status IN ? ORDER BY date_created DESC LIMIT 1) ch), FALSE)`, args...).
+		Scan(&answered).Error; err != nil {
 		return err
 	}
-	if staff > 0 {
+	if answered {
 		return nil
 	}
 	return jobs.Enqueue(tx, jobInbound, jsonString(inboundPayload{ConversationSid: c.Sid, ParticipantSid: *m.ParticipantSid}), s.now())

@@ -208,19 +208,47 @@ type Tx struct {
 	*gorm.DB
 	d       *DB
 	pending []notification
+	queued  map[notification]bool
 }
 
 type notification struct{ channel, payload string }
 
 // Notify queues payload on channel, delivered to listeners once the
-// transaction commits and never if it rolls back. On Postgres it is a
-// pg_notify in the transaction; payloads must stay under 8000 bytes.
+// transaction commits and never if it rolls back. On Postgres the
+// transaction's notifications are sent together, in order, by one
+// pg_notify statement just before the commit — a round trip per
+// transaction rather than per event; payloads must stay under 8000 bytes.
+// A repeat of a notification already queued is dropped, as Postgres
+// itself folds it.
 func (tx *Tx) Notify(channel, payload string) error {
-	if tx.d.Dialect == Postgres {
-		return tx.Exec("SELECT pg_notify(?, ?)", channel+tx.d.suffix, payload).Error
+	n := notification{channel, payload}
+	if tx.queued[n] {
+		return nil
 	}
-	tx.pending = append(tx.pending, notification{channel, payload})
+	if tx.queued == nil {
+		tx.queued = map[notification]bool{}
+	}
+	tx.queued[n] = true
+	tx.pending = append(tx.pending, n)
 	return nil
+}
+
+// notifyPending sends a Postgres transaction's queued notifications in
+// one statement, in the order they were queued.
+func (tx *Tx) notifyPending() error {
+	var sql strings.Builder
+	sql.WriteString("SELECT pg_notify(c, p) FROM (VALUES ")
+	args := make([]any, 0, 2*len(tx.pending))
+	for i, n := range tx.pending {
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		fmt.Fprintf(&sql, "(%d, ?, ?)", i)
+		args = append(args, n.channel+tx.d.suffix, n.payload)
+	}
+	// Volatile functions in the select list run after the sort.
+	sql.WriteString(") AS n(i, c, p) ORDER BY i")
+	return tx.Exec(sql.String(), args...).Error
 }
 
 // Notify sends payload on channel now, outside any transaction, to the
@@ -266,6 +294,12 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 			tx := &Tx{DB: g, d: d}
 			if err := fn(tx); err != nil {
 				return err
+			}
+			if d.Dialect == Postgres {
+				if len(tx.pending) == 0 {
+					return nil
+				}
+				return tx.notifyPending()
 			}
 			pending = tx.pending
 			if len(pending) > 0 {

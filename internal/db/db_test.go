@@ -47,6 +47,45 @@ func TestNotificationsArriveOnlyAfterCommit(t *testing.T) {
 	})
 }
 
+func TestATransactionsNotificationsArriveInOrderAndRepeatsOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		got := make(chan string, 16)
+		d.Listen(ctx, "test_channel", func(p string) { got <- "test:" + p })
+		d.Listen(ctx, "other_channel", func(p string) { got <- "other:" + p })
+		time.Sleep(50 * time.Millisecond) // let a Postgres listener attach
+		sent := []struct{ channel, payload string }{{"test_channel", "1"}, {"other_channel", "2"}, {"test_channel", "3"},
+			{"test_channel", "1"}, {"test_channel", "it's \\ 'quoted'"}}
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			for _, n := range sent {
+				if err := tx.Notify(n.channel, n.payload); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"test:1", "other:2", "test:3", "test:it's \\ 'quoted'"}
+		for _, w := range want {
+			select {
+			case p := <-got:
+				if p != w {
+					t.Fatalf("notification = %q, want %q (all in order: %q)", p, w, want)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("no notification %q", w)
+			}
+		}
+		select {
+		case p := <-got:
+			t.Fatalf("unexpected extra notification %q (a repeat is sent once)", p)
+		case <-time.After(100 * time.Millisecond):
+		}
+	})
+}
+
 func TestTimesRoundTripInUTCAndSort(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
