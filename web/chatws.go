@@ -97,9 +97,23 @@ const (
 	keyChatBase  = "chat.base"
 )
 
+// Socket buffers. Most chat sockets sit idle, so what each holds while
+// idle is the price of every customer online: the read buffer can be small
+// (fasthttp already buffers the hijacked connection, and larger frames are
+// read through it piecewise), and write buffers are taken from a pool only
+// while a frame is written.
+const (
+	chatReadBuffer  = 1024
+	chatWriteBuffer = 4096
+)
+
 func addChatRoutes(app *fiber.App, cs *chatSocket) {
 	app.Use("/v1/chat/ws", cs.upgrade)
-	app.Get("/v1/chat/ws", fiberws.New(cs.serve, fiberws.Config{ReadBufferSize: 4096, WriteBufferSize: 4096}))
+	app.Get("/v1/chat/ws", fiberws.New(cs.serve, fiberws.Config{
+		ReadBufferSize:  chatReadBuffer,
+		WriteBufferSize: chatWriteBuffer,
+		WriteBufferPool: &sync.Pool{},
+	}))
 }
 
 // upgrade refuses plain HTTP and, for clients that send their token as a
@@ -161,7 +175,9 @@ var errClosed = errors.New("connection closed")
 func (cs *chatSocket) serve(ws *fiberws.Conn) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cc := &chatConn{cs: cs, ws: ws, ctx: ctx, in: make(chan clientFrame, 8)}
+	// One frame of read-ahead: the reader waits while the handler works,
+	// and an idle socket holds one frame's slot, not several.
+	cc := &chatConn{cs: cs, ws: ws, ctx: ctx, in: make(chan clientFrame, 1)}
 	ws.SetReadLimit(chatMaxFrame)
 	cc.window = newReadWindow(ws, chatSilenceLimit)
 	go cc.read()
@@ -188,7 +204,12 @@ func (cs *chatSocket) serve(ws *fiberws.Conn) {
 	cc.sess = cs.chat.NewSession(tok, base)
 	cc.hub = cs.hub.Connect()
 	defer cc.hub.Close()
-	if err := cc.ready(); err != nil {
+	// The ready frame's queries run deep (gorm, pgx): on a goroutine of
+	// their own they leave this one, which lives as long as the socket,
+	// with a small stack.
+	readied := make(chan error, 1)
+	go func() { readied <- cc.ready() }()
+	if err := <-readied; err != nil {
 		return
 	}
 	_ = cc.loop()

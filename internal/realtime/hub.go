@@ -35,7 +35,8 @@ type droppedCounter interface{ Dropped() int64 }
 type Options struct {
 	// ConnBuffer is how many events a connection may have waiting before it
 	// is cut off; default 256. The buffer holds pointers to events shared by
-	// every subscriber: 8 bytes a slot (2 KB at the default).
+	// every subscriber: 8 bytes a slot (2 KB at the default), allocated at
+	// the connection's first subscription.
 	ConnBuffer int
 	// Topics names the topics an event goes to; default: DefaultTopics.
 	Topics func(events.Event) []string
@@ -243,9 +244,11 @@ func (h *Hub) Stats() Stats {
 	return Stats{Conns: h.conns, Topics: len(h.topics), CutOff: h.cutOffs}
 }
 
-// Connect returns a new connection subscribed to nothing.
+// Connect returns a new connection subscribed to nothing. It holds no
+// event buffer until its first Subscribe: most sockets sit idle, and an
+// idle socket should cost little more than the socket itself.
 func (h *Hub) Connect() *Conn {
-	c := &Conn{h: h, events: make(chan *events.Event, h.buffer), cutOff: make(chan struct{})}
+	c := &Conn{h: h, cutOff: make(chan struct{})}
 	h.mu.Lock()
 	h.conns++
 	h.mu.Unlock()
@@ -290,10 +293,11 @@ const (
 // it until CutOff is closed or the socket ends.
 type Conn struct {
 	h      *Hub
-	events chan *events.Event
 	cutOff chan struct{}
 
-	// Guarded by h.mu.
+	// Guarded by h.mu; events is also read by the owner without it, which
+	// is safe because only the owner's Subscribe sets it, once.
+	events chan *events.Event
 	topics []string
 	seq    uint64 // the last event dispatched to this connection
 	state  uint8
@@ -310,6 +314,9 @@ func (c *Conn) Subscribe(topic string) {
 	defer h.mu.Unlock()
 	if c.state != open || slices.Contains(c.topics, topic) {
 		return
+	}
+	if c.events == nil {
+		c.events = make(chan *events.Event, h.buffer)
 	}
 	c.topics = append(c.topics, topic)
 	h.topics[topic] = append(h.topics[topic], c)
@@ -330,7 +337,10 @@ func (c *Conn) Unsubscribe(topic string) {
 
 // Events is the connection's bounded buffer of events, in commit order per
 // topic. It is never closed. Every subscriber gets the same event: read it,
-// never change it.
+// never change it. It is nil (receiving blocks for ever) until the first
+// Subscribe, so the owner calls Subscribe and Events from one goroutine, or
+// Events only after Subscribe returned, and reads Events anew after its
+// first Subscribe — a select that calls it on every pass does.
 func (c *Conn) Events() <-chan *events.Event { return c.events }
 
 // CutOff is closed when the hub dropped this connection because its buffer

@@ -610,3 +610,38 @@ func field(line, name string) string {
 	}
 	return ""
 }
+
+// chanSource is a Source the test feeds directly, without Postgres.
+type chanSource chan events.Event
+
+func (s chanSource) Subscribe(int) (<-chan events.Event, func()) { return s, func() {} }
+
+func TestAConnHoldsNoEventBufferUntilItsFirstSubscribe(t *testing.T) {
+	const buffer = 4
+	src := make(chanSource)
+	h := realtime.NewHub(src, nil, discard, realtime.Options{ConnBuffer: buffer})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	c := h.Connect()
+	defer c.Close()
+	if c.Events() != nil {
+		t.Fatal("a connection that follows nothing has an event buffer")
+	}
+	src <- message("CHa", 1) // reaches no one: nothing to buffer it in
+	c.Subscribe("CHa")
+	if got := cap(c.Events()); got != buffer {
+		t.Fatalf("after Subscribe the buffer holds %d events, want %d", got, buffer)
+	}
+	src <- message("CHa", 2)
+	select {
+	case ev := <-c.Events():
+		if ev.Index == nil || *ev.Index != 2 {
+			t.Fatalf("received %s, want the message of index 2", key(*ev))
+		}
+	case <-time.After(within):
+		t.Fatal("no event after subscribing")
+	}
+}
