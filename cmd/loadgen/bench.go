@@ -35,15 +35,18 @@ type plan struct {
 	RouteRate  float64
 	MaxSteps   int
 	Flood      time.Duration
+	// Hold is how long idle sockets are held before memory is read, so
+	// that what connecting allocated has been collected or reused.
+	Hold time.Duration
 }
 
 var (
 	fullPlan = plan{Dataset: seed.Fixed, DBName: "switchboard_bench", Agents: 500, Idle: 10_000,
 		Step: 6 * time.Second, Warmup: 2 * time.Second, PgDuration: 4 * time.Second, PgRuns: 2,
-		Rate: 1000, ReplyRate: 500, RouteRate: 200, MaxSteps: 6, Flood: 4 * time.Second}
+		Rate: 1000, ReplyRate: 500, RouteRate: 200, MaxSteps: 6, Flood: 4 * time.Second, Hold: 8 * time.Second}
 	quickPlan = plan{Quick: true, Dataset: seed.Dataset{Conversations: 1_000, Messages: 10_000}, DBName: "switchboard_bench_quick",
 		Agents: 50, Idle: 1_000, Step: 3 * time.Second, Warmup: time.Second, PgDuration: time.Second, PgRuns: 1,
-		Rate: 500, ReplyRate: 200, RouteRate: 100, MaxSteps: 2, Flood: 2 * time.Second}
+		Rate: 500, ReplyRate: 200, RouteRate: 100, MaxSteps: 1, Flood: 2 * time.Second, Hold: 3 * time.Second}
 )
 
 // bench runs the whole benchmark.

@@ -21,10 +21,6 @@ var (
 	connectedRe = regexp.MustCompile(`connected (\d+) failed (\d+)`)
 )
 
-// holdHold is how long idle sockets are held before memory is read, so
-// that what connecting allocated has been collected or reused.
-const holdHold = 8 * time.Second
-
 // socketFloors measures the raw fiber server: idle memory per socket, the
 // WebSocket echo, and the load generator against a no-op webhook.
 func (b *run) socketFloors(ctx context.Context) error {
@@ -102,7 +98,7 @@ func (b *run) idle(ctx context.Context, pid int, goroutines func() (float64, err
 		h.stop()
 		return Idle{}, nil, fmt.Errorf("%s connected no socket", name)
 	}
-	time.Sleep(holdHold)
+	time.Sleep(b.plan.Hold)
 	rss1, err := loadgen.RSS(pid)
 	if err != nil {
 		h.stop()

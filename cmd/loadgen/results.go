@@ -22,14 +22,16 @@ type Results struct {
 		Idle  Idle            `json:"idle_fiber"`
 		Noop  Step            `json:"harness_noop"`
 	} `json:"floors"`
-	Idle     Idle     `json:"idle"`
-	Inbound  Step     `json:"inbound"`
-	Steps    []Step   `json:"inbound_steps"`
-	MaxRate  float64  `json:"inbound_max_per_s"`
-	Reply    Step     `json:"reply"`
-	Offer    Step     `json:"routing_offer"`
-	Assign   Assign   `json:"routing_max"`
-	Warnings []string `json:"warnings"`
+	Idle    Idle    `json:"idle"`
+	Inbound Step    `json:"inbound"`
+	Steps   []Step  `json:"inbound_steps"`
+	MaxRate float64 `json:"inbound_max_per_s"`
+	Reply   Step    `json:"reply"`
+	Offer   Step    `json:"routing_offer"`
+	Assign  Assign  `json:"routing_max"`
+	// Reconnects counts agents' desktop sockets the server cut off.
+	Reconnects int      `json:"desktop_reconnects"`
+	Warnings   []string `json:"warnings"`
 }
 
 // Machine is where the run happened.

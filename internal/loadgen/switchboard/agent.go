@@ -25,18 +25,30 @@ type Frames func(frame []byte, at time.Time)
 // person clicking Accept would, and replies through the desktop's
 // composer endpoint.
 type Agent struct {
-	s        *Server
-	StaffSid string
-	http     *http.Client
-	csrf     string
-	ws       *websocket.Conn
-	observe  Frames
-	mu       sync.Mutex
-	accepted map[string]bool // reservations answered
-	convs    []string        // conversations taken, in order
-	offers   chan string
-	done     chan struct{}
-	err      error
+	s          *Server
+	StaffSid   string
+	http       *http.Client
+	csrf       string
+	ws         *websocket.Conn
+	observe    Frames
+	mu         sync.Mutex
+	accepted   map[string]bool // reservations answered
+	open       string          // the conversation on the canvas
+	closing    bool
+	reconnects int
+	convs      []string // conversations taken, in order
+	offers     chan string
+	done       chan struct{}
+	err        error
+	onAccept   func(ctx context.Context, reservationSid, conversationSid string)
+}
+
+// OnAccepted has fn told of each offer taken from now on: its reservation
+// and conversation ("" for a task without one).
+func (a *Agent) OnAccepted(fn func(ctx context.Context, reservationSid, conversationSid string)) {
+	a.mu.Lock()
+	a.onAccept = fn
+	a.mu.Unlock()
 }
 
 var (
@@ -102,8 +114,24 @@ func (a *Agent) post(ctx context.Context, path string, form url.Values) (*http.R
 }
 
 // Connect opens the desktop's WebSocket; from then on offers are accepted
-// as they come, until Close.
+// as they come, until Close. Like the desktop page, the agent reconnects
+// when the server closes the socket (a socket too far behind is cut off)
+// and shows its open conversation again.
 func (a *Agent) Connect(ctx context.Context) error {
+	ws, err := a.dial(ctx)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.ws = ws
+	a.mu.Unlock()
+	go a.read(ws)
+	// Offers are answered for as long as the agent lives, past the dial's context.
+	go a.answer(context.WithoutCancel(ctx))
+	return a.hello("", nil)
+}
+
+func (a *Agent) dial(ctx context.Context) (*websocket.Conn, error) {
 	u, _ := url.Parse(a.s.Base)
 	h := http.Header{"Origin": {a.s.Base}}
 	var cookies []string
@@ -114,24 +142,59 @@ func (a *Agent) Connect(ctx context.Context) error {
 	ws, resp, err := websocket.DefaultDialer.DialContext(ctx, "ws"+strings.TrimPrefix(a.s.Base, "http")+"/desktop/ws", h)
 	if err != nil {
 		if resp != nil {
-			return fmt.Errorf("desktop socket of %s: %w (%d)", a.StaffSid, err, resp.StatusCode)
+			return nil, fmt.Errorf("desktop socket of %s: %w (%d)", a.StaffSid, err, resp.StatusCode)
 		}
-		return fmt.Errorf("desktop socket of %s: %w", a.StaffSid, err)
+		return nil, fmt.Errorf("desktop socket of %s: %w", a.StaffSid, err)
 	}
-	a.ws = ws
-	go a.read()
-	// Offers are answered for as long as the socket lives, past the dial's context.
-	go a.answer(context.WithoutCancel(ctx))
-	return a.hello("", nil)
+	return ws, nil
+}
+
+// reconnect replaces a socket the server closed, as the page's WebSocket
+// extension does, and says hello with the open conversation again. It
+// reports false once the agent is closing or the server stays away.
+func (a *Agent) reconnect() (*websocket.Conn, bool) {
+	for wait := 100 * time.Millisecond; wait < 30*time.Second; wait *= 2 {
+		a.mu.Lock()
+		closing := a.closing
+		a.mu.Unlock()
+		if closing {
+			return nil, false
+		}
+		time.Sleep(wait)
+		ws, err := a.dial(context.Background())
+		if err != nil {
+			continue
+		}
+		a.mu.Lock()
+		a.ws, a.reconnects = ws, a.reconnects+1
+		open := a.open
+		a.mu.Unlock()
+		if err := a.hello(open, nil); err != nil {
+			continue
+		}
+		return ws, true
+	}
+	return nil, false
+}
+
+// Reconnects is how often the server closed the agent's socket.
+func (a *Agent) Reconnects() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.reconnects
 }
 
 // read hands every frame to the observer, then looks for offers.
-func (a *Agent) read() {
+func (a *Agent) read(ws *websocket.Conn) {
 	defer close(a.offers)
 	for {
-		_, frame, err := a.ws.ReadMessage()
+		_, frame, err := ws.ReadMessage()
 		if err != nil {
-			return
+			var ok bool
+			if ws, ok = a.reconnect(); !ok {
+				return
+			}
+			continue
 		}
 		if a.observe != nil {
 			a.observe(frame, time.Now())
@@ -160,10 +223,15 @@ func (a *Agent) answer(ctx context.Context) {
 			a.mu.Unlock()
 			continue
 		}
-		if conv, ok := strings.CutPrefix(resp.Header.Get("HX-Push-Url"), "/desktop?c="); ok {
-			a.mu.Lock()
+		conv, ok := strings.CutPrefix(resp.Header.Get("HX-Push-Url"), "/desktop?c=")
+		a.mu.Lock()
+		if ok {
 			a.convs = append(a.convs, conv)
-			a.mu.Unlock()
+		}
+		fn := a.onAccept
+		a.mu.Unlock()
+		if fn != nil {
+			fn(ctx, sid, conv)
 		}
 	}
 }
@@ -179,6 +247,9 @@ func (a *Agent) Conversations() ([]string, error) {
 // Open shows a conversation on the agent's canvas, as the desktop's hello
 // frame does: from then on its new messages are pushed to the socket.
 func (a *Agent) Open(conversationSid string, after int64) error {
+	a.mu.Lock()
+	a.open = conversationSid
+	a.mu.Unlock()
 	return a.hello(conversationSid, &after)
 }
 
@@ -195,10 +266,14 @@ func (a *Agent) Reply(ctx context.Context, conversationSid, body string) error {
 	return err
 }
 
-// Close closes the desktop socket.
+// Close closes the desktop socket for good.
 func (a *Agent) Close() {
-	if a.ws != nil {
-		_ = a.ws.Close()
+	a.mu.Lock()
+	a.closing = true
+	ws := a.ws
+	a.mu.Unlock()
+	if ws != nil {
+		_ = ws.Close()
 		<-a.done
 	}
 }
