@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,11 @@ type Live struct {
 	a      Agent
 	follow map[string]bool // conversations whose events the page needs
 	open   *openThread
+	// cards are the page's cards as last listed whole, kept up to date
+	// since, so a message event re-reads only its conversation's cards;
+	// listed says whether they were listed (no cards is a listing too).
+	cards  []TaskCard
+	listed bool
 }
 
 // openThread is the canvas the page shows.
@@ -95,11 +101,42 @@ func (l *Live) Snapshot(ctx context.Context) (Update, error) {
 func (l *Live) refreshTasks(ctx context.Context, u *Update) error {
 	cards, err := l.s.Tasks(ctx, l.a)
 	if err != nil {
+		l.cards, l.listed = nil, false
 		return err
 	}
-	u.Tasks, u.TasksChanged = cards, true
+	l.cards, l.listed = cards, true
+	l.showCards(u)
+	return nil
+}
+
+// refreshCardsOf re-reads what a conversation's messages say on its cards
+// (preview and unread count), the rest of the cards being as last listed:
+// its messages and its participants' read horizons change nothing else.
+// Without such a card it lists them all.
+func (l *Live) refreshCardsOf(ctx context.Context, u *Update, conversationSid string) error {
+	var its []*TaskCard
+	for i := range l.cards {
+		if l.cards[i].ConversationSid == conversationSid {
+			its = append(its, &l.cards[i])
+		}
+	}
+	if !l.listed || len(its) == 0 {
+		return l.refreshTasks(ctx, u)
+	}
+	if err := l.s.previews(ctx, l.a, its); err != nil {
+		l.cards, l.listed = nil, false
+		return err
+	}
+	l.showCards(u)
+	return nil
+}
+
+// showCards puts the cards into u and follows their conversations.
+func (l *Live) showCards(u *Update) {
+	// A copy: the page renders u while Live goes on changing its cards.
+	u.Tasks, u.TasksChanged = slices.Clone(l.cards), true
 	want := map[string]bool{}
-	for _, c := range cards {
+	for _, c := range l.cards {
 		if c.ConversationSid != "" && c.State != StateOffered {
 			want[c.ConversationSid] = true
 		}
@@ -108,7 +145,6 @@ func (l *Live) refreshTasks(ctx context.Context, u *Update) error {
 		want[l.open.c.Sid] = true
 	}
 	l.reconcile(u, want)
-	return nil
 }
 
 // reconcile follows exactly the conversations in want.
@@ -251,9 +287,13 @@ func (l *Live) Event(ctx context.Context, ev events.Event) (Update, error) {
 		}
 	}
 	switch ev.Type {
-	case events.MessageAdded, events.MessageRemoved, events.ParticipantUpdated, events.ParticipantAdded,
-		events.ParticipantRemoved, events.ConversationStateUpdated:
-		// Previews, unread counts and states on the cards.
+	case events.MessageAdded, events.MessageRemoved, events.ParticipantUpdated:
+		// Previews and unread counts on the conversation's cards.
+		if err := l.refreshCardsOf(ctx, &u, cs); err != nil {
+			return u, err
+		}
+	case events.ParticipantAdded, events.ParticipantRemoved, events.ConversationStateUpdated:
+		// States on the cards.
 		if err := l.refreshTasks(ctx, &u); err != nil {
 			return u, err
 		}

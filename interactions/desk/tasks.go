@@ -176,7 +176,8 @@ func (s *Service) channelOfTask(ctx context.Context, taskSid string) (interactio
 }
 
 // Tasks lists the agent's cards: offers first, oldest first, then the
-// tasks they work or wrap up, oldest first.
+// tasks they work or wrap up, oldest first. It costs at most five
+// queries however many cards there are.
 func (s *Service) Tasks(ctx context.Context, a Agent) ([]TaskCard, error) {
 	var rs []taskrouter.Reservation
 	if err := s.read(ctx).Where("workspace_sid = ? AND worker_sid = ? AND reservation_status IN ?", a.WorkspaceSid, a.WorkerSid,
@@ -198,18 +199,22 @@ func (s *Service) Tasks(ctx context.Context, a Agent) ([]TaskCard, error) {
 	for _, t := range tasks {
 		byTask[t.Sid] = t
 	}
+	chans, err := s.channelsOfTasks(ctx, taskSids)
+	if err != nil {
+		return nil, err
+	}
 	cards := make([]TaskCard, 0, len(rs))
 	for _, r := range rs {
-		c, err := s.card(ctx, a, r, byTask[r.TaskSid])
-		if err != nil {
-			return nil, err
-		}
-		cards = append(cards, c)
+		cards = append(cards, card(r, byTask[r.TaskSid], chans[r.TaskSid]))
 	}
 	slices.SortStableFunc(cards, func(x, y TaskCard) int {
 		return boolRank(x.State != StateOffered) - boolRank(y.State != StateOffered)
 	})
-	return cards, nil
+	all := make([]*TaskCard, len(cards))
+	for i := range cards {
+		all[i] = &cards[i]
+	}
+	return cards, s.previews(ctx, a, all)
 }
 
 func boolRank(b bool) int {
@@ -227,8 +232,35 @@ type taskAttributes struct {
 	CustomerAddress string `json:"customerAddress"`
 }
 
-// card describes one reservation and its task.
-func (s *Service) card(ctx context.Context, a Agent, r taskrouter.Reservation, t taskrouter.Task) (TaskCard, error) {
+// taskChannel is what a card needs of its task's interaction channel.
+type taskChannel struct {
+	TaskSid         string
+	Sid             string
+	Type            string
+	MediaChannelSid string
+}
+
+// channelsOfTasks are the interaction channels the tasks were made for, by
+// task; a task of its own has none.
+func (s *Service) channelsOfTasks(ctx context.Context, taskSids []string) (map[string]taskChannel, error) {
+	var rows []taskChannel
+	if err := s.read(ctx).Raw(`SELECT i.task_sid, c.sid, c.type, c.media_channel_sid
+		FROM interaction_invites i JOIN interaction_channels c ON c.sid = i.channel_sid
+		WHERE i.task_sid IN ?`, taskSids).Scan(&rows).Error; err != nil {
+		return nil, errs.Wrap(err, "task channels")
+	}
+	byTask := make(map[string]taskChannel, len(rows))
+	for _, r := range rows {
+		if _, ok := byTask[r.TaskSid]; !ok {
+			byTask[r.TaskSid] = r
+		}
+	}
+	return byTask, nil
+}
+
+// card describes one reservation and its task, all but what its
+// conversation's messages say (previews fills that in).
+func card(r taskrouter.Reservation, t taskrouter.Task, ch taskChannel) TaskCard {
 	c := TaskCard{TaskSid: r.TaskSid, ReservationSid: r.Sid}
 	switch r.ReservationStatus {
 	case taskrouter.ReservationPending:
@@ -241,10 +273,6 @@ func (s *Service) card(ctx context.Context, a Agent, r taskrouter.Reservation, t
 	var attrs taskAttributes
 	_ = json.Unmarshal([]byte(t.Attributes), &attrs)
 	c.CustomerName, c.CustomerAddress = attrs.CustomerName, attrs.CustomerAddress
-	ch, err := s.channelOfTask(ctx, r.TaskSid)
-	if err != nil {
-		return c, err
-	}
 	c.ConversationSid, c.Channel = ch.MediaChannelSid, deskChannel(ch.Type)
 	if ch.Sid == "" {
 		c.Channel = deskChannel(attrs.ChannelType)
@@ -255,18 +283,46 @@ func (s *Service) card(ctx context.Context, a Agent, r taskrouter.Reservation, t
 	if c.CustomerName == "" {
 		c.CustomerName = "Task " + t.Sid
 	}
-	if c.ConversationSid == "" {
-		return c, nil
+	return c
+}
+
+// previews sets what the cards' conversations' messages say: the preview
+// of the last message and, on assigned cards, the unread count. Two
+// queries for any number of cards, none when no card has a conversation.
+func (s *Service) previews(ctx context.Context, a Agent, cards []*TaskCard) error {
+	var sids, assigned []string
+	for _, c := range cards {
+		c.Preview, c.PreviewAt, c.Unread = "", time.Time{}, 0
+		if c.ConversationSid == "" {
+			continue
+		}
+		sids = append(sids, c.ConversationSid)
+		if c.State == StateAssigned {
+			assigned = append(assigned, c.ConversationSid)
+		}
 	}
-	last, ok, err := s.lastMessage(ctx, c.ConversationSid)
-	if err != nil || !ok {
-		return c, err
+	if len(sids) == 0 {
+		return nil
 	}
-	c.Preview, c.PreviewAt = preview(last), last.DateCreated
-	if c.State == StateAssigned {
-		c.Unread, err = s.unread(ctx, a, c.ConversationSid)
+	last, err := s.lastMessages(ctx, sids)
+	if err != nil {
+		return err
 	}
-	return c, err
+	unread, err := s.unread(ctx, a, assigned)
+	if err != nil {
+		return err
+	}
+	for _, c := range cards {
+		m, ok := last[c.ConversationSid]
+		if !ok {
+			continue
+		}
+		c.Preview, c.PreviewAt = preview(m), m.DateCreated
+		if c.State == StateAssigned {
+			c.Unread = unread[c.ConversationSid]
+		}
+	}
+	return nil
 }
 
 // deskChannel maps an interaction channel type to the desk's channels.
@@ -278,29 +334,44 @@ func deskChannel(t string) string {
 	return ChannelChat
 }
 
-func (s *Service) lastMessage(ctx context.Context, conversationSid string) (conversations.Message, bool, error) {
-	var m conversations.Message
-	res := s.read(ctx).Where("conversation_sid = ?", conversationSid).Order("idx DESC").Limit(1).Find(&m)
-	if res.Error != nil {
-		return m, false, errs.Wrap(res.Error, "last message")
+// lastMessages are the conversations' last messages, by conversation; a
+// conversation without messages has none. Each is one probe of the
+// (conversation_sid, idx) index on both databases.
+func (s *Service) lastMessages(ctx context.Context, conversationSids []string) (map[string]conversations.Message, error) {
+	var ms []conversations.Message
+	if err := s.read(ctx).Raw(`SELECT m.* FROM conversations c JOIN messages m ON m.conversation_sid = c.sid
+		WHERE c.sid IN ? AND m.idx = (SELECT MAX(x.idx) FROM messages x WHERE x.conversation_sid = c.sid)`,
+		conversationSids).Scan(&ms).Error; err != nil {
+		return nil, errs.Wrap(err, "last messages")
 	}
-	return m, res.RowsAffected > 0, nil
+	byConv := make(map[string]conversations.Message, len(ms))
+	for _, m := range ms {
+		byConv[m.ConversationSid] = m
+	}
+	return byConv, nil
 }
 
-// unread counts the messages of others past the agent's read horizon.
-func (s *Service) unread(ctx context.Context, a Agent, conversationSid string) (int, error) {
-	self, ok, err := s.self(ctx, a, conversationSid)
-	if err != nil || !ok {
-		return 0, err
+// unread counts, by conversation, the messages of others past the agent's
+// read horizon; a conversation the agent is not in has none.
+func (s *Service) unread(ctx context.Context, a Agent, conversationSids []string) (map[string]int, error) {
+	if a.Identity == "" || len(conversationSids) == 0 {
+		return nil, nil
 	}
-	after := int64(-1)
-	if self.LastReadMessageIndex != nil {
-		after = *self.LastReadMessageIndex
+	var rows []struct {
+		ConversationSid string
+		Unread          int
 	}
-	var n int64
-	err = s.read(ctx).Model(&conversations.Message{}).Where("conversation_sid = ? AND idx > ? AND author <> ?",
-		conversationSid, after, a.Identity).Count(&n).Error
-	return int(n), errs.Wrap(err, "unread")
+	if err := s.read(ctx).Raw(`SELECT p.conversation_sid, (SELECT COUNT(*) FROM messages m WHERE m.conversation_sid = p.conversation_sid
+			AND m.idx > COALESCE(p.last_read_message_index, -1) AND m.author <> ?) AS unread
+		FROM participants p WHERE p.conversation_sid IN ? AND p.identity = ?`,
+		a.Identity, conversationSids, a.Identity).Scan(&rows).Error; err != nil {
+		return nil, errs.Wrap(err, "unread")
+	}
+	n := make(map[string]int, len(rows))
+	for _, r := range rows {
+		n[r.ConversationSid] = r.Unread
+	}
+	return n, nil
 }
 
 // self is the agent's participant in a conversation, if they are in it.
