@@ -254,11 +254,16 @@ func (s *Service) After(ctx context.Context, a Agent, conversationSid string, af
 }
 
 func (s *Service) after(ctx context.Context, a Agent, c conversations.Conversation, after int64, limit int) (Thread, error) {
+	return s.afterWith(ctx, a, c, after, limit, nil)
+}
+
+// afterWith is after with a thread view the caller keeps (nil: load one).
+func (s *Service) afterWith(ctx context.Context, a Agent, c conversations.Conversation, after int64, limit int, tv *threadView) (Thread, error) {
 	ms, err := s.conv.MessagesAfter(ctx, c.Sid, after, limit)
 	if err != nil {
 		return Thread{}, err
 	}
-	return s.thread(ctx, a, c, ms, false, max(after, -1))
+	return s.threadWith(ctx, a, c, ms, false, max(after, -1), tv)
 }
 
 // threadView renders messages of one conversation for one agent: names,
@@ -363,19 +368,30 @@ func participantName(p conversations.Participant) (string, string) {
 	return key, key
 }
 
-// messages renders ms as bubbles.
+// mine reports whether the agent wrote m.
+func (tv threadView) mine(m conversations.Message) bool {
+	return m.Author == tv.a.Identity && tv.a.Identity != ""
+}
+
+// messages renders ms as bubbles. Only the agent's own carry a delivery,
+// so a run of others' messages reads none.
 func (tv threadView) messages(ctx context.Context, ms []conversations.Message) ([]Message, error) {
-	sids := make([]string, len(ms))
-	for i, m := range ms {
-		sids[i] = m.Sid
+	var sids []string
+	for _, m := range ms {
+		if tv.mine(m) {
+			sids = append(sids, m.Sid)
+		}
 	}
-	ds, err := tv.s.conv.Deliveries(ctx, sids)
-	if err != nil {
-		return nil, err
+	ds := map[string]conversations.Delivery{}
+	if len(sids) > 0 {
+		var err error
+		if ds, err = tv.s.conv.Deliveries(ctx, sids); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]Message, len(ms))
 	for i, m := range ms {
-		v := Message{Sid: m.Sid, Index: m.Index, Mine: m.Author == tv.a.Identity && tv.a.Identity != "", AuthorKey: m.Author,
+		v := Message{Sid: m.Sid, Index: m.Index, Mine: tv.mine(m), AuthorKey: m.Author,
 			Author: tv.names[m.Author], Time: m.DateCreated}
 		if v.Author == "" {
 			v.Author = m.Author
@@ -434,18 +450,32 @@ func (tv threadView) status(index int64, d conversations.Delivery, ok bool) stri
 // index `from` (-1: from the start) to the last message of the run; a run
 // without messages gets those anchored at `from` itself.
 func (s *Service) thread(ctx context.Context, a Agent, c conversations.Conversation, ms []conversations.Message, more bool, from int64) (Thread, error) {
+	return s.threadWith(ctx, a, c, ms, more, from, nil)
+}
+
+// threadWith is thread with a thread view the caller keeps (nil: load one).
+func (s *Service) threadWith(ctx context.Context, a Agent, c conversations.Conversation, ms []conversations.Message, more bool, from int64, tv *threadView) (Thread, error) {
 	th := Thread{More: more, First: -1, Last: -1}
-	tv, err := s.newThreadView(ctx, a, c)
-	if err != nil {
-		return th, err
+	if tv == nil {
+		v, err := s.newThreadView(ctx, a, c)
+		if err != nil {
+			return th, err
+		}
+		tv = &v
 	}
 	views, err := tv.messages(ctx, ms)
 	if err != nil {
 		return th, err
 	}
-	evs, err := s.events(ctx, c)
-	if err != nil {
+	var evs []anchoredEvent
+	// A live append of new messages rarely has events among them: one
+	// query says so before the several that would place them.
+	if some, err := s.eventsSince(ctx, c.Sid, from, len(ms) > 0); err != nil {
 		return th, err
+	} else if some {
+		if evs, err = s.events(ctx, c); err != nil {
+			return th, err
+		}
 	}
 	next := from + 1 // the first message of the run
 	if len(ms) > 0 {
@@ -487,6 +517,26 @@ func mediaProps(raw string) mediaProperties {
 	var p mediaProperties
 	_ = json.Unmarshal([]byte(raw), &p)
 	return p
+}
+
+// eventsSince reports whether any system event of the conversation may be
+// anchored at index `from` or later: an event is anchored at the last
+// message created at or before it, so only an event no older than the
+// oldest message from `from` on can be. Without such messages (or from the
+// start) it cannot tell, and says so.
+func (s *Service) eventsSince(ctx context.Context, conversationSid string, from int64, messages bool) (bool, error) {
+	if from < 0 || !messages {
+		return true, nil
+	}
+	var some bool
+	err := s.read(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM interaction_participants p JOIN interaction_channels ch ON ch.sid = p.channel_sid
+			WHERE ch.media_channel_sid = ? AND p.type IN ? AND (p.date_created >= m.t OR p.date_updated >= m.t))
+		OR EXISTS (SELECT 1 FROM interaction_transfers x JOIN interaction_channels ch ON ch.sid = x.channel_sid
+			WHERE ch.media_channel_sid = ? AND x.date_created >= m.t)
+		FROM (SELECT MIN(date_created) AS t FROM messages WHERE conversation_sid = ? AND idx >= ?) m`,
+		conversationSid, []string{interactions.TypeAgent, interactions.TypeSupervisor}, conversationSid, conversationSid, from).
+		Scan(&some).Error
+	return some, errs.Wrap(err, "desk events since")
 }
 
 // events are a conversation's system events, oldest first: agents

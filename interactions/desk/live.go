@@ -37,6 +37,9 @@ type openThread struct {
 	self       string
 	readUpTo   int64 // the others' read horizon the page's ticks show
 	lastTyping time.Time
+	// view renders new messages: names and read horizons, kept between
+	// messages and dropped on any change of the participants.
+	view *threadView
 }
 
 // Update is what the page must re-render; nil and empty parts are unchanged.
@@ -324,8 +327,15 @@ func (l *Live) openEvent(ctx context.Context, ev events.Event, u *Update) error 
 		}
 		// Everything up to this index, in order: fills any gap left by
 		// events this node's listener lost.
+		if o.view == nil {
+			tv, err := l.s.newThreadView(ctx, l.a, o.c)
+			if err != nil {
+				return err
+			}
+			o.view = &tv
+		}
 		for o.sent < *ev.Index {
-			th, err := l.s.after(ctx, l.a, o.c, o.sent, int(min(*ev.Index-o.sent, resyncLimit)))
+			th, err := l.s.afterWith(ctx, l.a, o.c, o.sent, int(min(*ev.Index-o.sent, resyncLimit)), o.view)
 			if err != nil {
 				return err
 			}
@@ -350,6 +360,7 @@ func (l *Live) openEvent(ctx context.Context, ev events.Event, u *Update) error 
 			u.Removed = append(u.Removed, *ev.Index)
 		}
 	case events.ParticipantAdded, events.ParticipantRemoved:
+		o.view = nil
 		e, ok, err := l.s.participantEvent(ctx, ev.Sid, ev.Type == events.ParticipantAdded)
 		if err != nil {
 			return err
@@ -366,6 +377,7 @@ func (l *Live) openEvent(ctx context.Context, ev events.Event, u *Update) error 
 		}
 		return l.refreshChrome(ctx, u)
 	case events.ParticipantUpdated:
+		o.view = nil
 		if ev.Sid == o.self {
 			return nil
 		}
@@ -391,6 +403,7 @@ func (l *Live) openEvent(ctx context.Context, ev events.Event, u *Update) error 
 		}
 		u.Typing = &Typing{Name: name, On: ev.Type == events.TypingStarted}
 	case events.ConversationStateUpdated, events.ConversationUpdated:
+		o.view = nil
 		return l.refreshChrome(ctx, u)
 	}
 	return nil
