@@ -219,6 +219,7 @@ func (s *Service) UpdateProvider(ctx context.Context, providerSid string, p Prov
 		a.DateUpdated = s.opts.Now()
 		return tx.Save(&a).Error
 	})
+	s.forget(providerSid, "")
 	return a, errs.Wrap(err, "update provider")
 }
 
@@ -236,6 +237,7 @@ func (s *Service) DeleteProvider(ctx context.Context, providerSid string) error 
 		if res.Error == nil && res.RowsAffected == 0 {
 			return errs.NotFoundf("The requested resource /Channels/Providers/%s was not found", providerSid)
 		}
+		s.forget(providerSid, "")
 		return res.Error
 	}), "delete provider")
 }
@@ -274,9 +276,7 @@ func (s *Service) PutSender(ctx context.Context, p SenderParams) (Sender, error)
 		}
 		return tx.Save(&snd).Error
 	})
-	s.mu.Lock()
-	delete(s.limiters, snd.Address)
-	s.mu.Unlock()
+	s.forget("", snd.Address)
 	return snd, errs.Wrap(err, "sender")
 }
 
@@ -286,17 +286,11 @@ func (s *Service) Senders(ctx context.Context) ([]Sender, error) {
 	return out, errs.Wrap(s.read(ctx).Order("address").Find(&out).Error, "senders")
 }
 
-// sender loads the configuration of one of our addresses.
-func (s *Service) sender(ctx context.Context, address string) (Sender, bool, error) {
-	var snd Sender
-	res := s.read(ctx).Where("address = ?", address).Limit(1).Find(&snd)
-	return snd, res.RowsAffected == 1, errs.Wrap(res.Error, "sender")
-}
-
 // DeleteSender removes one of our addresses; messages to it are refused and
 // deliveries from it fail from then on.
 func (s *Service) DeleteSender(ctx context.Context, address string) error {
 	res := s.read(ctx).Where("address = ?", address).Delete(&Sender{})
+	s.forget("", address)
 	if res.Error == nil && res.RowsAffected == 0 {
 		return errs.NotFoundf("The requested resource /Channels/Senders/%s was not found", address)
 	}

@@ -78,13 +78,15 @@ func (s *Service) receive(ctx context.Context, a ProviderAccount, in Inbound) er
 	if in.ExternalID == "" {
 		return errs.Invalidf("the carrier's message has no id")
 	}
+	if len(in.Media) == 0 {
+		// A carrier's retry of a message already stored collides with its
+		// deduplication row and is rolled back: no read needed first.
+		return s.appendInbound(ctx, a.Sid, in, nil)
+	}
 	var seen int64
 	if err := s.read(ctx).Model(&inboundRecord{}).Where("provider_sid = ? AND external_id = ?", a.Sid, in.ExternalID).
 		Count(&seen).Error; err != nil || seen > 0 {
 		return errs.Wrap(err, "inbound")
-	}
-	if len(in.Media) == 0 {
-		return s.appendInbound(ctx, a.Sid, in, nil)
 	}
 	payload, err := json.Marshal(inboundJob{ProviderSid: a.Sid, Message: in})
 	if err != nil {

@@ -76,12 +76,26 @@ type Service struct {
 
 	mu        sync.Mutex
 	providers map[string]cachedProvider
+	senders   map[string]cachedSender
 	limiters  map[string]*senderLimits
 }
+
+// configFresh is how long a carrier account or sender read from the
+// database is trusted before it is read again: a carrier's stream of
+// webhooks then costs a read a second, not two per message. Changes made
+// on this node apply at once; on another node, within it.
+const configFresh = time.Second
 
 type cachedProvider struct {
 	provider Provider
 	account  ProviderAccount
+	read     time.Time
+}
+
+type cachedSender struct {
+	sender Sender
+	found  bool
+	read   time.Time
 }
 
 // Job kinds of the channel layer.
@@ -108,7 +122,7 @@ func New(d *db.DB, conv Conversations, media MediaStore, sealer *secrets.Sealer,
 	}
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
 	s := &Service{db: d, conv: conv, media: media, sealer: sealer, opts: opts, log: opts.Log,
-		providers: map[string]cachedProvider{}, limiters: map[string]*senderLimits{}}
+		providers: map[string]cachedProvider{}, senders: map[string]cachedSender{}, limiters: map[string]*senderLimits{}}
 	conv.OnMessageAdded(s.onMessage)
 	return s
 }
@@ -130,33 +144,64 @@ func (s *Service) WebhookURL(providerSid string) string {
 // provider returns the live provider of an account, rebuilt when the
 // account's configuration changed.
 func (s *Service) provider(ctx context.Context, providerSid string) (Provider, ProviderAccount, error) {
+	s.mu.Lock()
+	c, ok := s.providers[providerSid]
+	s.mu.Unlock()
+	if ok && time.Since(c.read) < configFresh {
+		return c.provider, c.account, nil
+	}
 	a, err := s.Provider(ctx, providerSid)
 	if err != nil {
 		return nil, a, err
 	}
+	if !ok || !c.account.DateUpdated.Equal(a.DateUpdated) {
+		factory, known := s.opts.Factories[a.Kind]
+		if !known {
+			// The dev simulator's accounts outlive a run with --dev.
+			return nil, a, errs.NotFoundf("Provider %s is a %s account, which this server does not run", a.Sid, a.Kind)
+		}
+		cfg, err := s.config(a)
+		if err != nil {
+			return nil, a, err
+		}
+		if c.provider, err = factory(cfg); err != nil {
+			return nil, a, errs.Wrap(err, "provider "+a.Sid)
+		}
+	}
+	c.account, c.read = a, time.Now()
 	s.mu.Lock()
-	c, ok := s.providers[a.Sid]
+	s.providers[a.Sid] = c
 	s.mu.Unlock()
-	if ok && c.account.DateUpdated.Equal(a.DateUpdated) {
-		return c.provider, c.account, nil
+	return c.provider, a, nil
+}
+
+// sender loads the configuration of one of our addresses.
+func (s *Service) sender(ctx context.Context, address string) (Sender, bool, error) {
+	s.mu.Lock()
+	c, ok := s.senders[address]
+	s.mu.Unlock()
+	if ok && time.Since(c.read) < configFresh {
+		return c.sender, c.found, nil
 	}
-	factory, ok := s.opts.Factories[a.Kind]
-	if !ok {
-		// The dev simulator's accounts outlive a run with --dev.
-		return nil, a, errs.NotFoundf("Provider %s is a %s account, which this server does not run", a.Sid, a.Kind)
-	}
-	cfg, err := s.config(a)
-	if err != nil {
-		return nil, a, err
-	}
-	p, err := factory(cfg)
-	if err != nil {
-		return nil, a, errs.Wrap(err, "provider "+a.Sid)
+	var snd Sender
+	res := s.read(ctx).Where("address = ?", address).Limit(1).Find(&snd)
+	if res.Error != nil {
+		return snd, false, errs.Wrap(res.Error, "sender")
 	}
 	s.mu.Lock()
-	s.providers[a.Sid] = cachedProvider{provider: p, account: a}
+	s.senders[address] = cachedSender{sender: snd, found: res.RowsAffected == 1, read: time.Now()}
 	s.mu.Unlock()
-	return p, a, nil
+	return snd, res.RowsAffected == 1, nil
+}
+
+// forget drops what is kept of a carrier account and a sender this node
+// just changed, so the change applies here at once.
+func (s *Service) forget(providerSid, address string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.providers, providerSid)
+	delete(s.senders, address)
+	delete(s.limiters, address)
 }
 
 // config opens an account's sealed secrets into a provider Config.
