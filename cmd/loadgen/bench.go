@@ -149,7 +149,7 @@ func (b *run) all(ctx context.Context) error {
 func (b *run) floors(ctx context.Context) error {
 	b.logf("floors: pgbench at 8 clients, best of %d × %s each", b.plan.PgRuns, b.plan.PgDuration)
 	var pgbench []int
-	m, err := loadgen.StartMeter(os.Getpid())
+	m, err := loadgen.StartMeter(os.Getpid(), b.plan.DBName+"_floor")
 	if err != nil {
 		return err
 	}

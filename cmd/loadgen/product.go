@@ -79,6 +79,12 @@ func (b *run) product(ctx context.Context) error {
 	b.res.Idle = idle
 	b.logf("idle: %.1f KB and %.2f goroutines per socket (%d failed)", idle.KBPerSocket, idle.GoroutinesPer, idle.Failed)
 
+	// What the server and the database cost at rest, with every socket open.
+	if m, err := loadgen.StartMeter(b.server(), b.plan.DBName, os.Getpid(), h.pid()); err == nil {
+		time.Sleep(b.plan.Hold / 2)
+		b.res.Rest = m.Stop()
+		b.logf("at rest: server %.2f cores, database %.2f cores", b.res.Rest.Server, b.res.Rest.Database)
+	}
 	inbound := func(rate float64) Step {
 		return b.step(ctx, paced{name: "inbound", target: f.sms.Name(), rate: rate, watch: &f.agentObs,
 			send: func(ctx context.Context, i int, body string) error { return f.sms.Send(ctx, i%f.sms.N, body) }}, h.pid())
@@ -355,7 +361,7 @@ func (b *run) routing(ctx context.Context, f *sut) error {
 	tr := loadgen.NewTracker(rec)
 	f.agentObs.cur.Store(tr)
 	defer f.agentObs.cur.Store(nil)
-	m, err := loadgen.StartMeter(b.server(), os.Getpid(), f.holder.pid())
+	m, err := loadgen.StartMeter(b.server(), b.plan.DBName, os.Getpid(), f.holder.pid())
 	if err != nil {
 		return err
 	}

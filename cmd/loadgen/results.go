@@ -22,13 +22,15 @@ type Results struct {
 		Idle  Idle            `json:"idle_fiber"`
 		Noop  Step            `json:"harness_noop"`
 	} `json:"floors"`
-	Idle    Idle    `json:"idle"`
-	Inbound Step    `json:"inbound"`
-	Steps   []Step  `json:"inbound_steps"`
-	MaxRate float64 `json:"inbound_max_per_s"`
-	Reply   Step    `json:"reply"`
-	Offer   Step    `json:"routing_offer"`
-	Assign  Assign  `json:"routing_max"`
+	Idle Idle `json:"idle"`
+	// Rest is the CPU used with every socket open and no traffic.
+	Rest    loadgen.CPU `json:"at_rest"`
+	Inbound Step        `json:"inbound"`
+	Steps   []Step      `json:"inbound_steps"`
+	MaxRate float64     `json:"inbound_max_per_s"`
+	Reply   Step        `json:"reply"`
+	Offer   Step        `json:"routing_offer"`
+	Assign  Assign      `json:"routing_max"`
 	// Reconnects counts agents' desktop sockets the server cut off.
 	Reconnects int      `json:"desktop_reconnects"`
 	Warnings   []string `json:"warnings"`
@@ -140,8 +142,8 @@ func printTable(w io.Writer, r Results) {
 	fmt.Fprintf(w, "routing  max assign          %.0f /s      = %.2f * pg.route.c8 ; offer->agent socket p50 %.2f ms p99 %.2f ms @%.0f tasks/s ; oversubscribed %d%s\n",
 		r.Assign.PerSecond, ratio(r.Assign.PerSecond, f.Pg.Route), r.Offer.Latency.P50, r.Offer.Latency.P99, r.Offer.Rate,
 		r.Assign.Oversubscribed, mark(r.Assign.Disturbed || r.Offer.Disturbed))
-	fmt.Fprintf(w, "idle     mem                 %.1f KB/sock = %.2f * idle.fiber ; goroutines/sock %.2f (fiber %.2f)\n",
-		r.Idle.KBPerSocket, ratio(r.Idle.KBPerSocket, f.Idle.KBPerSocket), r.Idle.GoroutinesPer, f.Idle.GoroutinesPer)
+	fmt.Fprintf(w, "idle     mem                 %.1f KB/sock = %.2f * idle.fiber ; goroutines/sock %.2f (fiber %.2f) ; at rest server %.2f db %.2f cores\n",
+		r.Idle.KBPerSocket, ratio(r.Idle.KBPerSocket, f.Idle.KBPerSocket), r.Idle.GoroutinesPer, f.Idle.GoroutinesPer, r.Rest.Server, r.Rest.Database)
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "warning  %s\n", warn)
 	}

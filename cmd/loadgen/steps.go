@@ -45,7 +45,7 @@ func (b *run) step(ctx context.Context, p paced, pids ...int) Step {
 		p.watch.cur.Store(tr)
 		defer p.watch.cur.Store(nil)
 	}
-	m, err := loadgen.StartMeter(b.server(), append(pids, os.Getpid())...)
+	m, err := loadgen.StartMeter(b.server(), b.plan.DBName, append(pids, os.Getpid())...)
 	if err != nil {
 		b.res.Warnings = append(b.res.Warnings, err.Error())
 	}

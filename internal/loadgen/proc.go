@@ -94,6 +94,26 @@ func PIDsNamed(name string) []int {
 	return pids
 }
 
+// PostgresPIDs lists the Postgres processes working for database: its
+// backends and autovacuum workers, and the server's own background
+// processes (writer, checkpointer, WAL) that every database shares. The
+// backends of other databases — another tenant's tests — are left out.
+func PostgresPIDs(database string) []int {
+	var pids []int
+	for _, pid := range PIDsNamed("postgres") {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			continue
+		}
+		title := strings.ReplaceAll(string(raw), "\x00", " ")
+		backend := strings.Contains(title, "(") || strings.Contains(title, "[local]") || strings.Contains(title, "autovacuum worker")
+		if !backend || database == "" || strings.Contains(title, " "+database+" ") || strings.HasSuffix(strings.TrimSpace(title), " "+database) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
 // CPU is the CPU used over a step, in cores (CPU-seconds per second).
 type CPU struct {
 	Seconds float64 `json:"seconds"`
@@ -105,25 +125,26 @@ type CPU struct {
 	Other float64 `json:"other_cores"`
 	// Server is the server under test alone.
 	Server float64 `json:"server_cores"`
-	// Database is every postgres process.
+	// Database is the Postgres processes working for the bench's database.
 	Database float64 `json:"database_cores"`
 }
 
 // Meter measures the CPU of a step.
 type Meter struct {
-	server  int
-	ours    []int
-	start   time.Time
-	busy    uint64
-	per     map[int]uint64
-	dbStart uint64
+	server   int
+	database string
+	ours     []int
+	start    time.Time
+	busy     uint64
+	per      map[int]uint64
+	db       map[int]uint64
 }
 
-// StartMeter begins measuring. server is the process under test, ours the
-// other processes of the bench (this one included); postgres processes are
-// found by name.
-func StartMeter(server int, ours ...int) (*Meter, error) {
-	m := &Meter{server: server, ours: append([]int{server}, ours...), per: map[int]uint64{}}
+// StartMeter begins measuring. server is the process under test, database
+// the one it uses ("": count every Postgres process), ours the other
+// processes of the bench (this one included).
+func StartMeter(server int, database string, ours ...int) (*Meter, error) {
+	m := &Meter{server: server, database: database, ours: append([]int{server}, ours...), per: map[int]uint64{}, db: map[int]uint64{}}
 	busy, _, err := Machine()
 	if err != nil {
 		return nil, err
@@ -132,20 +153,15 @@ func StartMeter(server int, ours ...int) (*Meter, error) {
 	for _, p := range m.ours {
 		m.per[p] = ProcTicks(p)
 	}
-	m.dbStart = sumTicks(PIDsNamed("postgres"))
+	for _, p := range PostgresPIDs(database) {
+		m.db[p] = ProcTicks(p)
+	}
 	return m, nil
 }
 
-func sumTicks(pids []int) uint64 {
-	var n uint64
-	for _, p := range pids {
-		n += ProcTicks(p)
-	}
-	return n
-}
-
 // Stop ends the measurement. Postgres backends that started and ended
-// within the step are not seen; the bench keeps its connections pooled.
+// within the step are not seen (the server keeps its connections pooled);
+// one that started within it counts from zero.
 func (m *Meter) Stop() CPU {
 	busy, _, _ := Machine()
 	secs := time.Since(m.start).Seconds()
@@ -160,10 +176,14 @@ func (m *Meter) Stop() CPU {
 			}
 		}
 	}
-	if db := sumTicks(PIDsNamed("postgres")); db >= m.dbStart {
-		c.Database = cores(db - m.dbStart)
-		ours += db - m.dbStart
+	var db uint64
+	for _, p := range PostgresPIDs(m.database) {
+		if t := ProcTicks(p); t >= m.db[p] {
+			db += t - m.db[p]
+		}
 	}
+	c.Database = cores(db)
+	ours += db
 	c.Ours = cores(ours)
 	c.Other = max(0, c.Machine-c.Ours)
 	return c
