@@ -4,13 +4,13 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
-
-	"gorm.io/gorm"
 
 	"github.com/switchboardhq/switchboard/interactions/expr"
 	"github.com/switchboardhq/switchboard/internal/db"
@@ -35,8 +35,9 @@ type Router struct {
 	// of wake-ups.
 	Reconcile time.Duration
 
-	mu    sync.Mutex // one pass at a time on this node
-	queue map[string]cachedQueue
+	mu        sync.Mutex // one pass at a time on this node
+	queue     map[string]cachedQueue
+	snapshots map[string]*snapshot // by workspace SID
 
 	wakeMu  sync.Mutex
 	pending map[string]bool
@@ -51,7 +52,7 @@ type cachedQueue struct {
 // NewRouter returns a router over the engine.
 func NewRouter(e *Engine, log *slog.Logger) *Router {
 	return &Router{e: e, log: log, Reconcile: 10 * time.Second,
-		queue: map[string]cachedQueue{}, pending: map[string]bool{}, signal: make(chan struct{}, 1)}
+		queue: map[string]cachedQueue{}, snapshots: map[string]*snapshot{}, pending: map[string]bool{}, signal: make(chan struct{}, 1)}
 }
 
 // RegisterJobs tells the job runner how to run the task layer's jobs.
@@ -123,6 +124,7 @@ func (r *Router) routeAll(ctx context.Context) {
 type candidate struct {
 	w        Worker
 	root     map[string]any // attributes plus sid, activity and channel state
+	state    *workerState   // what root was built from, kept across passes
 	channels map[string]*WorkerChannel
 	used     int // across channels, for single-task workspaces
 	tried    map[string]bool
@@ -294,12 +296,8 @@ func (r *Router) load(ctx context.Context, workspaceSid string) (*pass, error) {
 	for _, a := range acts {
 		p.activities[a.Sid] = a
 	}
-	var workers []Worker
-	if err := q.Where("workspace_sid = ?", workspaceSid).Find(&workers).Error; err != nil {
-		return nil, err
-	}
-	var wcs []WorkerChannel
-	if err := q.Where("workspace_sid = ?", workspaceSid).Find(&wcs).Error; err != nil {
+	workers, wcs, err := loadWorkers(q, workspaceSid)
+	if err != nil {
 		return nil, err
 	}
 	for i := range workers {
@@ -314,9 +312,11 @@ func (r *Router) load(ctx context.Context, workspaceSid string) (*pass, error) {
 			c.used += wcs[i].Used
 		}
 	}
-	for _, c := range p.workers {
-		c.root = p.workerRoot(c)
+	actNames := make(map[string]string, len(p.activities))
+	for sid, a := range p.activities {
+		actNames[sid] = a.FriendlyName
 	}
+	r.snapshotOf(workspaceSid, actNames, p.channels).refresh(p)
 	return p, nil
 }
 
@@ -340,11 +340,13 @@ func sortForQueues(tasks []Task, lifoQueues []string) {
 // target_workers sees it as is and also under "worker" (worker.channel.chat…),
 // as a workflow target expression does.
 func (p *pass) workerRoot(c *candidate) map[string]any {
-	root := map[string]any{}
-	_ = json.Unmarshal([]byte(c.w.Attributes), &root) // validated on write
-	if root == nil {
-		root = map[string]any{}
-	}
+	return p.rootOf(c, parseAttributes(c.w.Attributes))
+}
+
+// rootOf is workerRoot given the worker's parsed attributes, which it
+// leaves as they are.
+func (p *pass) rootOf(c *candidate, attrs map[string]any) map[string]any {
+	root := maps.Clone(attrs)
 	channels := map[string]any{}
 	for tcSid, wc := range c.channels {
 		channels[p.channels[tcSid]] = map[string]any{"configured_capacity": wc.Capacity, "assigned_tasks": wc.Assigned,
@@ -672,7 +674,7 @@ func (r *Router) queueFor(p *pass, queueSid string) (*cachedQueue, error) {
 
 // eligible reports whether c may work tasks of the step, capacity aside.
 func (p *pass) eligible(c *candidate, st *step, task map[string]any) bool {
-	if st.queue != nil && (st.queue.target == nil || !st.queue.target.Eval(c.root)) {
+	if st.queue != nil && !queueSelects(c, st.queue) {
 		// An empty target expression means the queue's tasks just wait.
 		return false
 	}
@@ -680,6 +682,26 @@ func (p *pass) eligible(c *candidate, st *step, task map[string]any) bool {
 		return false
 	}
 	return true
+}
+
+// queueSelects reports whether the queue's target expression selects c,
+// evaluated once per root the worker goes through.
+func queueSelects(c *candidate, q *cachedQueue) bool {
+	if q.target == nil {
+		return false
+	}
+	if c.state == nil {
+		return q.target.Eval(c.root)
+	}
+	if e, ok := c.state.eligible[q.q.Sid]; ok && e.target == q.target {
+		return e.ok
+	}
+	ok := q.target.Eval(c.root)
+	if c.state.eligible == nil {
+		c.state.eligible = map[string]eligibility{}
+	}
+	c.state.eligible[q.q.Sid] = eligibility{target: q.target, ok: ok}
+	return ok
 }
 
 // candidates lists the workers a task can be offered to now, best first.
@@ -807,28 +829,14 @@ func (p *pass) skipVars(st *step, t *Task, attrs map[string]any) map[string]any 
 func (r *Router) reserve(ctx context.Context, p *pass, t *Task, c *candidate, st *step) (bool, error) {
 	var made bool
 	err := r.e.write(ctx, func(tx *db.Tx) error {
-		if err := lockTask(tx, t.Sid); err != nil {
-			return err
-		}
-		var cur Task
-		if err := tx.Where("sid = ?", t.Sid).First(&cur).Error; err != nil {
-			return err
-		}
-		if cur.AssignmentStatus != TaskPending && cur.AssignmentStatus != TaskReserved {
-			return nil
-		}
 		now := r.e.now()
-		guard := tx.Model(&WorkerChannel{}).Where("worker_sid = ? AND task_channel_sid = ? AND available = ?", c.w.Sid, t.TaskChannelSid, true).
-			Where("EXISTS (SELECT 1 FROM workers w WHERE w.sid = worker_channels.worker_sid AND w.available = ?)", true)
-		if !(t.IgnoreCapacity && st.worker != "") {
-			guard = guard.Where("used < capacity")
-		}
-		res := guard.Updates(map[string]any{"used": gorm.Expr("used + 1"), "date_updated": now})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return nil // the worker changed since the snapshot
+		// Marking the task reserved first locks it, as every change of a
+		// task's offers does before touching a worker's capacity.
+		var queueSids []string
+		res := tx.Raw("UPDATE tasks SET assignment_status = ?, date_updated = ? WHERE sid = ? AND assignment_status IN (?, ?) RETURNING task_queue_sid",
+			TaskReserved, now, t.Sid, TaskPending, TaskReserved).Scan(&queueSids)
+		if res.Error != nil || len(queueSids) == 0 {
+			return res.Error // no longer waiting
 		}
 		timeout := st.timeout
 		if timeout <= 0 {
@@ -837,21 +845,18 @@ func (r *Router) reserve(ctx context.Context, p *pass, t *Task, c *candidate, st
 		rv := Reservation{Sid: sid.New(sid.Reservation), WorkspaceSid: t.WorkspaceSid, TaskSid: t.Sid, WorkerSid: c.w.Sid,
 			TaskChannelSid: t.TaskChannelSid, ReservationStatus: ReservationPending,
 			TimeoutAt: now.Add(time.Duration(timeout) * time.Second), DateCreated: now, DateUpdated: now}
-		if err := tx.Create(&rv).Error; err != nil {
+		ok, err := takeCapacity(tx, rv, t.IgnoreCapacity && st.worker != "")
+		if err != nil {
 			return err
 		}
-		if err := tx.Model(&Task{}).Where("sid = ?", t.Sid).
-			Updates(map[string]any{"assignment_status": TaskReserved, "date_updated": now}).Error; err != nil {
-			return err
-		}
-		if err := tx.Model(&Worker{}).Where("sid = ?", c.w.Sid).Update("last_reserved_at", now).Error; err != nil {
-			return err
+		if !ok {
+			return errWorkerChanged // undoes the task's mark
 		}
 		if err := jobs.Enqueue(tx, jobReservationTimeout, rv.Sid, rv.TimeoutAt); err != nil {
 			return err
 		}
 		if err := r.e.record(tx, Event{WorkspaceSid: t.WorkspaceSid, EventType: "reservation.created", ResourceType: "reservation",
-			ResourceSid: rv.Sid, ReservationSid: rv.Sid, TaskSid: t.Sid, WorkerSid: c.w.Sid, TaskQueueSid: cur.TaskQueueSid,
+			ResourceSid: rv.Sid, ReservationSid: rv.Sid, TaskSid: t.Sid, WorkerSid: c.w.Sid, TaskQueueSid: queueSids[0],
 			WorkflowSid: t.WorkflowSid, TaskChannel: p.channels[t.TaskChannelSid]}, nil); err != nil {
 			return err
 		}
@@ -864,6 +869,9 @@ func (r *Router) reserve(ctx context.Context, p *pass, t *Task, c *candidate, st
 		made = true
 		return nil
 	})
+	if errors.Is(err, errWorkerChanged) {
+		return false, nil
+	}
 	if err != nil || !made {
 		return false, err
 	}
