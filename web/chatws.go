@@ -16,6 +16,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/chat"
 	"github.com/switchboardhq/switchboard/internal/errs"
+	"github.com/switchboardhq/switchboard/internal/events"
 	"github.com/switchboardhq/switchboard/internal/realtime"
 	"github.com/switchboardhq/switchboard/internal/sid"
 )
@@ -66,6 +67,28 @@ type chatSocket struct {
 
 	mu   sync.Mutex
 	open map[string]int // open sockets per identity
+
+	stopOnce sync.Once
+	stopCtx  context.Context
+}
+
+// stopping is a context cancelled once done is closed. Sockets hang their
+// closing frame on it with context.AfterFunc, which costs no goroutine per
+// socket; one goroutine per server waits on done.
+func (cs *chatSocket) stopping() context.Context {
+	cs.stopOnce.Do(func() {
+		if cs.done == nil {
+			cs.stopCtx = context.Background() // never stops
+			return
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			<-cs.done
+			cancel()
+		}()
+		cs.stopCtx = ctx
+	})
+	return cs.stopCtx
 }
 
 // admit counts a socket for an identity, refusing one past
@@ -155,18 +178,27 @@ type clientFrame struct {
 	Index           *int64   `json:"index"`
 }
 
-// chatConn is one open socket. Two goroutines serve it: the handler's,
-// which does all the work and every write, and a reader that only turns
-// incoming frames into clientFrames.
+// chatConn is one open socket. While idle it costs one goroutine, the
+// handler's, blocked reading the client: frames are read and handled there,
+// and everything else comes from callbacks — pings, the token's expiry and
+// the server's shutdown from timers and the shutdown context, events from a
+// pump goroutine started at the first subscription. mu serialises them: the
+// session, the hub connection's subscriptions and every frame written.
 type chatConn struct {
-	cs   *chatSocket
-	ws   *fiberws.Conn
-	ctx  context.Context
-	hub  *realtime.Conn
-	sess *chat.Session
-	in   chan clientFrame
-
+	cs     *chatSocket
+	ws     *fiberws.Conn
+	ctx    context.Context
 	window *readWindow
+
+	mu     sync.Mutex
+	ending bool // a closing frame was sent or a write failed: write nothing more
+	sess   *chat.Session
+	hub    *realtime.Conn
+	ping   *time.Timer
+	warn   *time.Timer
+	expire *time.Timer
+	term   uint64        // the token's term, counted per refresh: stale expiry timers do nothing
+	pumped chan struct{} // closed when the event pump ends; nil until it starts
 }
 
 // errClosed ends the handler after a closing frame was sent.
@@ -174,18 +206,15 @@ var errClosed = errors.New("connection closed")
 
 func (cs *chatSocket) serve(ws *fiberws.Conn) {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	// One frame of read-ahead: the reader waits while the handler works,
-	// and an idle socket holds one frame's slot, not several.
-	cc := &chatConn{cs: cs, ws: ws, ctx: ctx, in: make(chan clientFrame, 1)}
+	cc := &chatConn{cs: cs, ws: ws, ctx: ctx}
 	ws.SetReadLimit(chatMaxFrame)
 	cc.window = newReadWindow(ws, chatSilenceLimit)
-	go cc.read()
+	stopShutdown := context.AfterFunc(cs.stopping(), func() {
+		cc.closeFrom(closeGoingAway, "server shutting down")
+	})
 	defer func() {
-		// Unblock and end the reader: it may wait on a silent client.
-		cc.window.end()
-		for range cc.in {
-		}
+		stopShutdown()
+		cc.finish(cancel)
 	}()
 
 	tok, ok := ws.Locals(keyChatToken).(auth.AccessToken)
@@ -196,72 +225,120 @@ func (cs *chatSocket) serve(ws *fiberws.Conn) {
 		}
 	}
 	if !cs.admit(tok.Identity) {
+		cc.mu.Lock()
 		_ = cc.close(closeTooMany, "too many connections for this identity")
+		cc.mu.Unlock()
 		return
 	}
 	defer cs.release(tok.Identity)
 	base, _ := ws.Locals(keyChatBase).(string)
+	cc.mu.Lock()
 	cc.sess = cs.chat.NewSession(tok, base)
 	cc.hub = cs.hub.Connect()
+	cc.mu.Unlock()
 	defer cc.hub.Close()
-	// The ready frame's queries run deep (gorm, pgx): on a goroutine of
-	// their own they leave this one, which lives as long as the socket,
-	// with a small stack.
-	readied := make(chan error, 1)
-	go func() { readied <- cc.ready() }()
-	if err := <-readied; err != nil {
+	if err := cc.offStack(cc.ready); err != nil {
 		return
 	}
-	_ = cc.loop()
-}
-
-// read forwards the client's frames until the socket fails or closes.
-func (cc *chatConn) read() {
-	defer close(cc.in)
+	cc.mu.Lock()
+	if !cc.ending {
+		cc.ping = time.AfterFunc(chatPingEvery, cc.pingNow)
+		cc.setExpiry()
+	}
+	cc.mu.Unlock()
 	for {
-		kind, data, err := cc.ws.ReadMessage()
-		if err != nil {
-			return
+		f, ok := cc.next()
+		if !ok {
+			return // a frame over the limit was answered with 1009 by the library
 		}
-		_ = cc.window.extend()
-		var f clientFrame
-		if kind != websocket.TextMessage || json.Unmarshal(data, &f) != nil || f.Type == "" {
-			f = clientFrame{Type: "\x00malformed"}
-		}
-		select {
-		case cc.in <- f:
-		case <-cc.ctx.Done():
+		if err := cc.offStack(func() error { return cc.handleLocked(f) }); err != nil {
 			return
 		}
 	}
+}
+
+// finish ends the connection's callbacks and pump, and waits until none of
+// them can touch the socket any more: the library reuses it once serve
+// returns.
+func (cc *chatConn) finish(cancel context.CancelFunc) {
+	cancel() // ends the session's queries, and the pump
+	cc.mu.Lock()
+	cc.ending = true
+	for _, t := range []*time.Timer{cc.ping, cc.warn, cc.expire} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	pumped := cc.pumped
+	cc.mu.Unlock()
+	if pumped != nil {
+		<-pumped
+	}
+}
+
+// offStack runs fn on a short-lived goroutine and waits for it. The
+// session's queries run deep (gorm, pgx): there they leave the handler's
+// goroutine, which lives as long as the socket, with a small stack.
+func (cc *chatConn) offStack(fn func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	return <-done
+}
+
+// next reads the client's next frame; false when the socket failed or was
+// closed.
+func (cc *chatConn) next() (clientFrame, bool) {
+	kind, data, err := cc.ws.ReadMessage()
+	if err != nil {
+		return clientFrame{}, false
+	}
+	_ = cc.window.extend()
+	var f clientFrame
+	if kind != websocket.TextMessage || json.Unmarshal(data, &f) != nil || f.Type == "" {
+		f = clientFrame{Type: "\x00malformed"}
+	}
+	return f, true
 }
 
 // awaitAuth waits for the first frame, which must be an auth frame.
 func (cc *chatConn) awaitAuth() (auth.AccessToken, error) {
-	timer := time.NewTimer(chatAuthWait)
-	defer timer.Stop()
-	select {
-	case f, ok := <-cc.in:
-		if !ok {
-			return auth.AccessToken{}, errClosed
+	timer := time.AfterFunc(chatAuthWait, func() {
+		cc.closeFrom(closeToken, "no auth frame within 10 seconds")
+	})
+	f, ok := cc.next()
+	// A timer that fired already has closed the socket, or will once the
+	// mutex is free: then the frame came too late, and ready is not sent.
+	timer.Stop()
+	if !ok {
+		return auth.AccessToken{}, errClosed
+	}
+	var tok auth.AccessToken
+	err := cc.offStack(func() error {
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		if cc.ending {
+			return errClosed
 		}
 		if f.Type != "auth" {
-			return auth.AccessToken{}, cc.close(closeToken, "the first frame must be an auth frame")
+			return cc.close(closeToken, "the first frame must be an auth frame")
 		}
-		tok, err := cc.cs.chat.Authenticate(cc.ctx, f.Token)
-		if err != nil {
+		var err error
+		if tok, err = cc.cs.chat.Authenticate(cc.ctx, f.Token); err != nil {
 			_ = cc.writeError(f.ID, err)
-			return tok, cc.close(closeToken, "invalid access token")
+			return cc.close(closeToken, "invalid access token")
 		}
-		return tok, nil
-	case <-timer.C:
-		return auth.AccessToken{}, cc.close(closeToken, "no auth frame within 10 seconds")
-	case <-cc.cs.done:
-		return auth.AccessToken{}, cc.close(closeGoingAway, "server shutting down")
-	}
+		return nil
+	})
+	return tok, err
 }
 
+// ready sends the ready frame.
 func (cc *chatConn) ready() error {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.ending {
+		return errClosed
+	}
 	f, err := cc.sess.Ready(cc.ctx)
 	if err != nil {
 		return cc.writeError("", err)
@@ -269,64 +346,105 @@ func (cc *chatConn) ready() error {
 	return cc.write(f)
 }
 
-// loop serves the connection until it ends: client frames, events of the
-// subscribed conversations, pings and the token's expiry, one at a time.
-func (cc *chatConn) loop() error {
-	ping := time.NewTicker(chatPingEvery)
-	defer ping.Stop()
-	warn, expire := cc.expiryTimers()
-	defer func() { warn.Stop(); expire.Stop() }()
+// pump delivers the events of the followed conversations until the socket
+// ends or the hub cuts it off.
+func (cc *chatConn) pump(evs <-chan *events.Event, cutOff <-chan struct{}) {
+	defer close(cc.pumped)
 	for {
-		var err error
 		select {
-		case f, ok := <-cc.in:
-			if !ok {
-				return errClosed // a frame over the limit was answered with 1009 by the library
+		case ev := <-evs:
+			if cc.event(ev) != nil {
+				return
 			}
-			refreshed := f.Type == "auth"
-			err = cc.handle(f)
-			if refreshed && err == nil {
-				warn.Stop()
-				expire.Stop()
-				warn, expire = cc.expiryTimers()
-			}
-		case ev := <-cc.hub.Events():
-			var frames []chat.Frame
-			var leave bool
-			frames, leave, err = cc.sess.Event(cc.ctx, *ev)
-			if leave {
-				cc.hub.Unsubscribe(ev.ConversationSid)
-			}
-			for _, f := range frames {
-				if err := cc.write(f); err != nil {
-					return err
-				}
-			}
-			if err != nil {
-				cc.cs.log.Error("chat event", "type", ev.Type, "conversation", ev.ConversationSid, "err", err)
-				err = nil // the client resyncs on its next subscribe; the socket stays
-			}
-		case <-cc.hub.CutOff():
-			return cc.close(closeTooSlow, "too far behind: reconnect and resync")
-		case <-ping.C:
-			err = cc.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(chatWriteWait))
-		case <-warn.C:
-			err = cc.write(chat.Frame{"type": "token_expiring", "expires_at": cc.sess.Token().ExpiresAt})
-		case <-expire.C:
-			return cc.close(closeToken, "the access token expired")
-		case <-cc.cs.done:
-			return cc.close(closeGoingAway, "server shutting down")
-		}
-		if err != nil {
-			return err
+		case <-cutOff:
+			cc.closeFrom(closeTooSlow, "too far behind: reconnect and resync")
+			return
+		case <-cc.ctx.Done():
+			return
 		}
 	}
 }
 
-// expiryTimers fire a minute before the token expires and when it does.
-func (cc *chatConn) expiryTimers() (warn, expire *time.Timer) {
+// event passes one event on to the client.
+func (cc *chatConn) event(ev *events.Event) error {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.ending {
+		return errClosed
+	}
+	frames, leave, err := cc.sess.Event(cc.ctx, *ev)
+	if leave {
+		cc.hub.Unsubscribe(ev.ConversationSid)
+	}
+	for _, f := range frames {
+		if err := cc.write(f); err != nil {
+			return err
+		}
+	}
+	if err != nil {
+		// The client resyncs on its next subscribe; the socket stays.
+		cc.cs.log.Error("chat event", "type", ev.Type, "conversation", ev.ConversationSid, "err", err)
+	}
+	return nil
+}
+
+// pingNow pings the client, and again chatPingEvery later.
+func (cc *chatConn) pingNow() {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.ending {
+		return
+	}
+	if err := cc.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(chatWriteWait)); err != nil {
+		cc.fail()
+		return
+	}
+	cc.ping.Reset(chatPingEvery)
+}
+
+// setExpiry warns the client a minute before its token expires and closes
+// the socket when it does. Caller holds cc.mu.
+func (cc *chatConn) setExpiry() {
+	if cc.warn != nil {
+		cc.warn.Stop()
+		cc.expire.Stop()
+	}
+	cc.term++
+	term := cc.term
 	exp := cc.sess.Token().ExpiresAt
-	return time.NewTimer(time.Until(exp.Add(-chatExpiryWarning))), time.NewTimer(time.Until(exp))
+	cc.warn = time.AfterFunc(time.Until(exp.Add(-chatExpiryWarning)), func() {
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		if cc.ending || cc.term != term {
+			return
+		}
+		_ = cc.write(chat.Frame{"type": "token_expiring", "expires_at": cc.sess.Token().ExpiresAt})
+	})
+	cc.expire = time.AfterFunc(time.Until(exp), func() {
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		if cc.ending || cc.term != term {
+			return
+		}
+		_ = cc.close(closeToken, "the access token expired")
+		cc.window.end()
+	})
+}
+
+// handleLocked answers one client frame under cc.mu.
+func (cc *chatConn) handleLocked(f clientFrame) error {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.ending {
+		return errClosed
+	}
+	if err := cc.handle(f); err != nil {
+		return err
+	}
+	if f.Type == "auth" {
+		cc.setExpiry()
+	}
+	return nil
 }
 
 // handle answers one client frame. Errors the client caused are answered
@@ -362,6 +480,10 @@ func (cc *chatConn) handle(f clientFrame) error {
 		}
 		// Live events first, so none falls between the history and them.
 		cc.hub.Subscribe(f.ConversationSid)
+		if evs := cc.hub.Events(); evs != nil && cc.pumped == nil {
+			cc.pumped = make(chan struct{})
+			go cc.pump(evs, cc.hub.CutOff())
+		}
 		if frames, err = sess.Subscribe(ctx, f.ConversationSid, f.AfterIndex); err != nil && !sess.Subscribed(f.ConversationSid) {
 			cc.hub.Unsubscribe(f.ConversationSid)
 		}
@@ -436,12 +558,19 @@ func needConversation(f clientFrame) error {
 	return nil
 }
 
+// write sends a data frame; a failed write ends the connection. Caller
+// holds cc.mu.
 func (cc *chatConn) write(f chat.Frame) error {
 	_ = cc.ws.SetWriteDeadline(time.Now().Add(chatWriteWait))
-	return cc.ws.WriteJSON(f)
+	if err := cc.ws.WriteJSON(f); err != nil {
+		cc.fail()
+		return err
+	}
+	return nil
 }
 
 // writeError answers a frame with an error frame in the REST API's terms.
+// Caller holds cc.mu.
 func (cc *chatConn) writeError(id string, err error) error {
 	e := errs.As(err)
 	if e.Kind == errs.Internal {
@@ -454,8 +583,28 @@ func (cc *chatConn) writeError(id string, err error) error {
 	return cc.write(f)
 }
 
-// close sends a closing frame and reports errClosed.
+// close sends a closing frame and reports errClosed; nothing is written
+// after it. Caller holds cc.mu.
 func (cc *chatConn) close(code int, reason string) error {
+	cc.ending = true
 	_ = cc.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(chatWriteWait))
 	return errClosed
+}
+
+// fail ends a connection whose writes fail. Caller holds cc.mu.
+func (cc *chatConn) fail() {
+	cc.ending = true
+	cc.window.end()
+}
+
+// closeFrom closes the connection from outside the handler's goroutine,
+// ending its blocking read.
+func (cc *chatConn) closeFrom(code int, reason string) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.ending {
+		return
+	}
+	_ = cc.close(code, reason)
+	cc.window.end()
 }
