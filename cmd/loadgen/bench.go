@@ -45,8 +45,8 @@ var (
 		Step: 6 * time.Second, Warmup: 2 * time.Second, PgDuration: 4 * time.Second, PgRuns: 2,
 		Rate: 1000, ReplyRate: 500, RouteRate: 200, MaxSteps: 6, Flood: 4 * time.Second, Hold: 8 * time.Second}
 	quickPlan = plan{Quick: true, Dataset: seed.Dataset{Conversations: 1_000, Messages: 10_000}, DBName: "switchboard_bench_quick",
-		Agents: 50, Idle: 1_000, Step: 3 * time.Second, Warmup: time.Second, PgDuration: time.Second, PgRuns: 1,
-		Rate: 500, ReplyRate: 200, RouteRate: 100, MaxSteps: 1, Flood: 2 * time.Second, Hold: 3 * time.Second}
+		Agents: 50, Idle: 1_000, Step: 2500 * time.Millisecond, Warmup: time.Second, PgDuration: time.Second, PgRuns: 1,
+		Rate: 500, ReplyRate: 200, RouteRate: 100, MaxSteps: 1, Flood: 1500 * time.Millisecond, Hold: 3 * time.Second}
 )
 
 // bench runs the whole benchmark.
@@ -58,7 +58,8 @@ func bench(ctx context.Context, args []string) error {
 	server := fs.String("server", "bin/switchboard", "the switchboard binary to measure")
 	out := fs.String("json", "bench.json", "where to write the results")
 	dbName := fs.String("db-name", "", "the database each run recreates (default switchboard_bench, or switchboard_bench_quick with --quick)")
-	profile := fs.String("profile", "", "write the server's CPU profile of the first inbound step to this file")
+	profile := fs.String("profile", "", "write the server's CPU profile of one step to this file")
+	profileStep := fs.String("profile-step", "inbound", "the step --profile covers: inbound (the first), reply or offer")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,7 +74,7 @@ func bench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	b := &run{plan: p, adminDSN: *dsn, serverBin: *server, logDir: logDir, started: time.Now(), profile: *profile}
+	b := &run{plan: p, adminDSN: *dsn, serverBin: *server, logDir: logDir, started: time.Now(), profile: *profile, profileStep: *profileStep}
 	b.res.Machine = machine()
 	b.res.Plan = p
 	if err := b.all(ctx); err != nil {
@@ -112,8 +113,10 @@ type run struct {
 	closers   []func()
 	srv       *child
 	profile   string
-	errMu     sync.Mutex
-	errSeen   map[string]bool
+	// profileStep names the step profiled.
+	profileStep string
+	errMu       sync.Mutex
+	errSeen     map[string]bool
 }
 
 // server is the pid of the process under test: the floor server, then

@@ -89,11 +89,10 @@ func (b *run) product(ctx context.Context) error {
 		return b.step(ctx, paced{name: "inbound", target: f.sms.Name(), rate: rate, watch: &f.agentObs,
 			send: func(ctx context.Context, i int, body string) error { return f.sms.Send(ctx, i%f.sms.N, body) }}, h.pid())
 	}
-	if b.profile != "" {
-		go b.cpuProfile(ctx, f.metricsURL)
-	}
+	b.profiled("inbound", f)
 	b.res.Inbound = inbound(b.plan.Rate)
 	b.maxInbound(inbound)
+	b.profiled("reply", f)
 	b.res.Reply = b.step(ctx, paced{name: "reply", target: "desktop composer -> chat socket", rate: b.plan.ReplyRate, watch: &f.chatObs,
 		send: func(ctx context.Context, i int, body string) error {
 			k := i % len(f.agents)
@@ -352,9 +351,11 @@ func (b *run) routing(ctx context.Context, f *sut) error {
 		attrs, _ := json.Marshal(map[string]string{"customerName": body})
 		return f.s.Call(ctx, http.MethodPost, "/v1/Workspaces/"+f.ws.Sid+"/Tasks", url.Values{"Attributes": {string(attrs)}, "TaskChannel": {"default"}}, nil)
 	}
+	b.profiled("offer", f)
 	b.res.Offer = b.step(ctx, paced{name: "offer", target: "TaskRouter REST -> desktop socket", rate: b.plan.RouteRate, watch: &f.agentObs,
 		send: func(ctx context.Context, i int, body string) error { return create(ctx, body) }}, f.holder.pid())
 
+	b.settle(ctx)
 	b.logf("routing: a flood of tasks from 32 clients for %s", b.plan.Flood)
 	id := int(runID.Add(1))
 	rec := loadgen.NewRecorder(time.Time{})
@@ -415,6 +416,13 @@ func oversubscribed(ctx context.Context, dsn string) (int, error) {
 	return n, err
 }
 
+// profiled starts the CPU profile when step is the one asked for.
+func (b *run) profiled(step string, f *sut) {
+	if b.profile != "" && b.profileStep == step {
+		go b.cpuProfile(context.Background(), f.metricsURL)
+	}
+}
+
 // cpuProfile saves the server's CPU profile over the measured part of the
 // next step.
 func (b *run) cpuProfile(ctx context.Context, metricsURL string) {
@@ -442,7 +450,6 @@ func (b *run) cpuProfile(ctx context.Context, metricsURL string) {
 // does — halving while a step is far off (p99 over half a second, or sends
 // shed), then by 1.25.
 func (b *run) maxInbound(inbound func(rate float64) Step) {
-	settle := func() { time.Sleep(3 * time.Second) } // a failed step's backlog drains before the next
 	last := b.res.Inbound
 	if last.sustained() {
 		b.res.MaxRate = b.plan.Rate
@@ -450,14 +457,12 @@ func (b *run) maxInbound(inbound func(rate float64) Step) {
 			s := inbound(rate)
 			b.res.Steps = append(b.res.Steps, s)
 			if !s.sustained() {
-				settle()
 				return
 			}
 			b.res.MaxRate = rate
 		}
 		return
 	}
-	settle()
 	rate := b.plan.Rate
 	for range b.plan.MaxSteps {
 		if last.Latency.P99 > 500 || last.Latency.Shed > 0 {
@@ -471,6 +476,5 @@ func (b *run) maxInbound(inbound func(rate float64) Step) {
 			b.res.MaxRate = rate
 			return
 		}
-		settle()
 	}
 }

@@ -139,8 +139,12 @@ func printTable(w io.Writer, r Results) {
 	rp := r.Reply
 	fmt.Fprintf(w, "reply    e2e@%-5.0f/s        p50 %.2f ms p99 %.2f ms  err %d lost %d   (agent -> DB -> customer chat socket)  = p99 %.1f * ws.echo%s\n",
 		rp.Rate, rp.Latency.P50, rp.Latency.P99, rp.Latency.Errors, rp.Latency.Lost, ratio(rp.Latency.P99, f.Echo.P99), mark(rp.Disturbed))
-	fmt.Fprintf(w, "routing  max assign          %.0f /s      = %.2f * pg.route.c8 ; offer->agent socket p50 %.2f ms p99 %.2f ms @%.0f tasks/s ; oversubscribed %d%s\n",
-		r.Assign.PerSecond, ratio(r.Assign.PerSecond, f.Pg.Route), r.Offer.Latency.P50, r.Offer.Latency.P99, r.Offer.Rate,
+	offer := fmt.Sprintf("p50 %.2f ms p99 %.2f ms", r.Offer.Latency.P50, r.Offer.Latency.P99)
+	if r.Offer.Latency.Count == 0 {
+		offer = fmt.Sprintf("none within the step (%d lost)", r.Offer.Latency.Lost)
+	}
+	fmt.Fprintf(w, "routing  max assign          %.0f /s      = %.2f * pg.route.c8 ; offer->agent socket %s @%.0f tasks/s ; oversubscribed %d%s\n",
+		r.Assign.PerSecond, ratio(r.Assign.PerSecond, f.Pg.Route), offer, r.Offer.Rate,
 		r.Assign.Oversubscribed, mark(r.Assign.Disturbed || r.Offer.Disturbed))
 	fmt.Fprintf(w, "idle     mem                 %.1f KB/sock = %.2f * idle.fiber ; goroutines/sock %.2f (fiber %.2f) ; at rest server %.2f db %.2f cores\n",
 		r.Idle.KBPerSocket, ratio(r.Idle.KBPerSocket, f.Idle.KBPerSocket), r.Idle.GoroutinesPer, f.Idle.GoroutinesPer, r.Rest.Server, r.Rest.Database)

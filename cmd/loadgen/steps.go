@@ -36,6 +36,7 @@ type paced struct {
 var runID atomic.Int64
 
 func (b *run) step(ctx context.Context, p paced, pids ...int) Step {
+	b.settle(ctx)
 	id := int(runID.Add(1))
 	warm := time.Now().Add(b.plan.Warmup)
 	rec := loadgen.NewRecorder(warm)
@@ -101,4 +102,21 @@ func (b *run) firstError(step string, err error) {
 		b.errSeen[step] = true
 		b.res.Warnings = append(b.res.Warnings, fmt.Sprintf("%s: first error: %v", step, err))
 	}
+}
+
+// settle waits (up to half a minute) until the server and its database
+// are nearly idle, so that one row's backlog is not measured in the next.
+func (b *run) settle(ctx context.Context) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		m, err := loadgen.StartMeter(b.server(), b.plan.DBName)
+		if err != nil {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+		if c := m.Stop(); c.Server+c.Database < 0.3 {
+			return
+		}
+	}
+	b.logf("the server was still busy after 30 s; measuring anyway")
 }
