@@ -58,31 +58,25 @@ func (s *Service) RegisterJobs(r *jobs.Runner) { r.Handle(jobInbound, s.runInbou
 
 func (s *Service) read(ctx context.Context) *gorm.DB { return s.db.Gorm.WithContext(ctx) }
 
-// onMessage enqueues routing for a message written by a participant who is
-// not an agent: a customer's message may need a task. Messages from the
-// system or a back end (no participant) and from agents never do, nor do
-// those of a conversation someone is answering already — the common case,
-// decided here in one query so that a busy conversation's messages cost no
-// job. The conversation's row is locked by the message's transaction, so
-// an agent leaving it meanwhile is seen; the job decides the rest under
-// the same lock.
+// onMessage schedules routing for a message written by a participant who
+// is not an agent: a customer's message may need a task. Messages from the
+// system or a back end (no participant) and from agents never do. The job
+// decides after the message commits, under the conversation's lock, so an
+// agent leaving at the same moment is seen. A conversation has at most one
+// routing job waiting: a burst of its customer's messages costs one job,
+// not one each — at a thousand messages a second those piled up faster
+// than they ran.
 func (s *Service) onMessage(tx *db.Tx, c conversations.Conversation, m conversations.Message) error {
 	if m.ParticipantSid == nil {
 		return nil
 	}
-	var answered bool
-	args := append(append([]any{*m.ParticipantSid, []string{TypeAgent, TypeSupervisor}}, busyArgs()...),
-		c.Sid, []string{ChannelSetup, ChannelActive, ChannelInactive})
-	if err := tx.Raw(`SELECT EXISTS (SELECT 1 FROM interaction_participants WHERE conversation_participant_sid = ? AND type IN ?)
-		OR COALESCE((SELECT `+busyChannel+` FROM (SELECT sid FROM interaction_channels
-			WHERE media_channel_sid = ? AND status IN ? ORDER BY date_created DESC LIMIT 1) ch), FALSE)`, args...).
-		Scan(&answered).Error; err != nil {
+	var staff bool
+	if err := tx.Raw(`SELECT EXISTS (SELECT 1 FROM interaction_participants WHERE conversation_participant_sid = ? AND type IN ?)`,
+		*m.ParticipantSid, []string{TypeAgent, TypeSupervisor}).Scan(&staff).Error; err != nil || staff {
 		return err
 	}
-	if answered {
-		return nil
-	}
-	return jobs.Enqueue(tx, jobInbound, jsonString(inboundPayload{ConversationSid: c.Sid, ParticipantSid: *m.ParticipantSid}), s.now())
+	return jobs.Schedule(tx, jobInbound, jobInbound+":"+c.Sid,
+		jsonString(inboundPayload{ConversationSid: c.Sid, ParticipantSid: *m.ParticipantSid}), s.now())
 }
 
 // onStateChanged ends the work of a conversation that closes, in the same

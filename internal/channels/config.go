@@ -225,6 +225,7 @@ func (s *Service) UpdateProvider(ctx context.Context, providerSid string, p Prov
 
 // DeleteProvider removes a carrier account that no sender uses any more.
 func (s *Service) DeleteProvider(ctx context.Context, providerSid string) error {
+	defer s.forget(providerSid, "")
 	return errs.Wrap(s.db.InTx(ctx, func(tx *db.Tx) error {
 		var n int64
 		if err := tx.Model(&Sender{}).Where("provider_sid = ?", providerSid).Count(&n).Error; err != nil {
@@ -237,7 +238,6 @@ func (s *Service) DeleteProvider(ctx context.Context, providerSid string) error 
 		if res.Error == nil && res.RowsAffected == 0 {
 			return errs.NotFoundf("The requested resource /Channels/Providers/%s was not found", providerSid)
 		}
-		s.forget(providerSid, "")
 		return res.Error
 	}), "delete provider")
 }

@@ -33,6 +33,10 @@ func (s *sleeper) until(ctx context.Context, t time.Time) bool {
 		case <-timer.C:
 			s.overshoot += (time.Since(want) - s.overshoot) / 8
 		}
+	} else {
+		// Not slept: let the estimate decay, or one late wake-up could make
+		// it exceed the gap between sends and spin the pacer for good.
+		s.overshoot -= s.overshoot / 8
 	}
 	for time.Now().Before(t) {
 	}
