@@ -80,16 +80,16 @@ type Service struct {
 	limiters  map[string]*senderLimits
 }
 
-// configFresh is how long a carrier account or sender read from the
-// database is trusted before it is read again: a carrier's stream of
-// webhooks then costs a read a second, not two per message. Changes made
-// on this node apply at once; on another node, within it.
+// configFresh is how long a sender read from the database is trusted
+// before it is read again: a carrier's stream of webhooks then costs a
+// read a second, not one per message. Changes made on this node apply at
+// once; on another node, within it. Accounts are read on every webhook:
+// a rotated secret must stop verifying at once on every node.
 const configFresh = time.Second
 
 type cachedProvider struct {
 	provider Provider
 	account  ProviderAccount
-	read     time.Time
 }
 
 type cachedSender struct {
@@ -144,16 +144,13 @@ func (s *Service) WebhookURL(providerSid string) string {
 // provider returns the live provider of an account, rebuilt when the
 // account's configuration changed.
 func (s *Service) provider(ctx context.Context, providerSid string) (Provider, ProviderAccount, error) {
-	s.mu.Lock()
-	c, ok := s.providers[providerSid]
-	s.mu.Unlock()
-	if ok && time.Since(c.read) < configFresh {
-		return c.provider, c.account, nil
-	}
 	a, err := s.Provider(ctx, providerSid)
 	if err != nil {
 		return nil, a, err
 	}
+	s.mu.Lock()
+	c, ok := s.providers[providerSid]
+	s.mu.Unlock()
 	if !ok || !c.account.DateUpdated.Equal(a.DateUpdated) {
 		factory, known := s.opts.Factories[a.Kind]
 		if !known {
@@ -168,7 +165,7 @@ func (s *Service) provider(ctx context.Context, providerSid string) (Provider, P
 			return nil, a, errs.Wrap(err, "provider "+a.Sid)
 		}
 	}
-	c.account, c.read = a, time.Now()
+	c.account = a
 	s.mu.Lock()
 	s.providers[a.Sid] = c
 	s.mu.Unlock()
