@@ -54,7 +54,31 @@ func TestATransactionsNotificationsArriveInOrderAndRepeatsOnce(t *testing.T) {
 		got := make(chan string, 16)
 		d.Listen(ctx, "test_channel", func(p string) { got <- "test:" + p })
 		d.Listen(ctx, "other_channel", func(p string) { got <- "other:" + p })
-		time.Sleep(50 * time.Millisecond) // let a Postgres listener attach
+		// A Postgres listener attaches channels registered while it waits a
+		// moment later: probe both until each answers.
+		for _, probe := range []struct{ channel, want string }{{"test_channel", "test:probe"}, {"other_channel", "other:probe"}} {
+			deadline := time.Now().Add(10 * time.Second)
+		attach:
+			for {
+				if err := d.Notify(ctx, probe.channel, "probe"); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case p := <-got:
+					if p == probe.want {
+						break attach
+					}
+				case <-time.After(100 * time.Millisecond):
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the listener never attached %s", probe.channel)
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+		for len(got) > 0 {
+			<-got // late answers to the probes
+		}
 		sent := []struct{ channel, payload string }{{"test_channel", "1"}, {"other_channel", "2"}, {"test_channel", "3"},
 			{"test_channel", "1"}, {"test_channel", "it's \\ 'quoted'"}}
 		if err := d.InTx(ctx, func(tx *db.Tx) error {
